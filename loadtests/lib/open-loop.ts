@@ -1,0 +1,239 @@
+/**
+ * The open-loop load generator and the latency consumer. Event i is due at t0 + i / rate whatever
+ * happened to the events before it, and its latency is measured from that scheduled time, not from when
+ * the generator got round to sending it: a stall anywhere (generator, broker, service) shows up in the
+ * latency of every event scheduled during it instead of slowing the offered load (coordinated omission).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Consumer, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { uniqueName } from './broker.js';
+import { type EventSource, eventCodec, readSequence } from './events.js';
+import { createLatencyRecorder, type LatencySummary } from './latency.js';
+
+/** The scheduled send time travels with each event too, for anyone reading the input topic. */
+export const SCHEDULED_AT_HEADER = 'x-scheduled-at-us';
+
+export interface OpenLoopPlan {
+  /** Prefix of the progress lines. */
+  label: string;
+  inputTopic: string;
+  outputTopic: string;
+  ratePerSecond: number;
+  warmupSeconds: number;
+  measureSeconds: number;
+  tickMs: number;
+  /** After the last scheduled send, how long to wait for the predictions still outstanding. */
+  graceSeconds: number;
+  source: EventSource;
+  /** Called when the measured window starts, after the warm-up. */
+  onWindowStart?: () => void;
+  /** Also summarise latency per interval of this many seconds (the soak's latency over time). */
+  intervalSeconds?: number;
+}
+
+export interface IntervalLatency {
+  /** End of the interval, in seconds since the first scheduled send. */
+  seconds: number;
+  latencyMs: LatencySummary;
+}
+
+export interface LagSample {
+  seconds: number;
+  /** Events due by the schedule minus outputs received. */
+  lag: number;
+}
+
+export interface OpenLoopResult {
+  offeredRate: number;
+  /** Rate the generator actually handed events to kafkajs over the whole run. */
+  sendRate: number;
+  /** Rate outputs of measured events arrived over the measured window. */
+  receiveRate: number;
+  scheduled: number;
+  sendErrors: number;
+  /** Measured events whose output had not arrived by the end of the grace period. */
+  unreceived: number;
+  latencyMs: LatencySummary;
+  /** Growth of the lag over the measured window, in seconds of offered traffic (regression slope). */
+  lagGrowthSeconds: number;
+  lagAtEnd: number;
+  lagSamples: LagSample[];
+  intervals: IntervalLatency[];
+}
+
+const LAG_SAMPLE_MS = 250;
+const PROGRESS_MS = 1_000;
+
+/** The least-squares slope of lag against time, in events per second. */
+function lagSlope(samples: readonly LagSample[]): number {
+  if (samples.length < 2) return 0;
+  const meanX = samples.reduce((sum, s) => sum + s.seconds, 0) / samples.length;
+  const meanY = samples.reduce((sum, s) => sum + s.lag, 0) / samples.length;
+  let covariance = 0;
+  let variance = 0;
+  for (const { seconds, lag } of samples) {
+    covariance += (seconds - meanX) * (lag - meanY);
+    variance += (seconds - meanX) ** 2;
+  }
+  return variance === 0 ? 0 : covariance / variance;
+}
+
+export async function joinedConsumer(
+  kafka: Kafka,
+  topic: string,
+  onBatch: (values: (Buffer | null)[], receivedAt: number) => void,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: uniqueName('reader'), allowAutoTopicCreation: false });
+  await consumer.connect();
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      onBatch(
+        batch.messages.map((message) => message.value),
+        performance.now(),
+      );
+    },
+  });
+  await joined;
+  return consumer;
+}
+
+export function harnessProducer(kafka: Kafka): Producer {
+  // Not idempotent, so sends overlap instead of queueing one at a time behind maxInFlightRequests=1: the
+  // generator must never be the one who slows down.
+  return kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+}
+
+export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<OpenLoopResult> {
+  const { ratePerSecond: rate, source } = plan;
+  const total = Math.ceil(rate * (plan.warmupSeconds + plan.measureSeconds));
+  const firstMeasured = Math.ceil(rate * plan.warmupSeconds);
+  const measured = total - firstMeasured;
+  const intervalMs = 1000 / rate;
+  const received = new Uint8Array(total);
+  const latency = createLatencyRecorder();
+  let intervalLatency = createLatencyRecorder();
+  const intervals: IntervalLatency[] = [];
+  let receivedCount = 0;
+  let receivedMeasured = 0;
+  let t0 = Number.POSITIVE_INFINITY;
+  let lastMeasuredAt = 0;
+
+  const consumer = await joinedConsumer(kafka, plan.outputTopic, (values, receivedAt) => {
+    for (const value of values) {
+      if (value === null) continue;
+      const sequence = readSequence(value);
+      // At-least-once delivery may hand us an output twice; the first one counts.
+      if (sequence >= total || received[sequence] === 1) continue;
+      received[sequence] = 1;
+      receivedCount += 1;
+      if (sequence >= firstMeasured) {
+        receivedMeasured += 1;
+        lastMeasuredAt = receivedAt;
+        const latencyMs = receivedAt - (t0 + sequence * intervalMs);
+        latency.recordMillis(latencyMs);
+        intervalLatency.recordMillis(latencyMs);
+      }
+    }
+  });
+  const producer = harnessProducer(kafka);
+  await producer.connect();
+
+  let sent = 0;
+  let sendErrors = 0;
+  const lagSamples: LagSample[] = [];
+  const due = (now: number) => Math.min(total, Math.max(0, Math.floor((now - t0) / intervalMs) + 1));
+
+  t0 = performance.now();
+  const windowStartsAt = t0 + plan.warmupSeconds * 1000;
+  const lastDueAt = t0 + (total - 1) * intervalMs;
+  let windowStarted = false;
+  let lastProgressAt = t0;
+  let lastIntervalAt = t0;
+  let receivedAtLastProgress = 0;
+
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    lagSamples.push({ seconds: (now - t0) / 1000, lag: due(now) - receivedCount });
+    if (plan.intervalSeconds !== undefined && now - lastIntervalAt >= plan.intervalSeconds * 1000) {
+      intervals.push({ seconds: (now - t0) / 1000, latencyMs: intervalLatency.summary() });
+      intervalLatency = createLatencyRecorder();
+      lastIntervalAt = now;
+    }
+    if (now - lastProgressAt >= PROGRESS_MS) {
+      const latest = latency.summary();
+      const receiveRate = ((receivedCount - receivedAtLastProgress) * 1000) / (now - lastProgressAt);
+      process.stderr.write(
+        `  ${plan.label}  t=${((now - t0) / 1000).toFixed(0)}s  offered ${rate.toFixed(0)}/s  ` +
+          `received ${receiveRate.toFixed(0)}/s  lag ${due(now) - receivedCount}  ` +
+          `p50 ${latest.p50.toFixed(1)} p99 ${latest.p99.toFixed(1)} max ${latest.max.toFixed(1)} ms\n`,
+      );
+      lastProgressAt = now;
+      receivedAtLastProgress = receivedCount;
+    }
+  }, LAG_SAMPLE_MS);
+
+  while (sent < total) {
+    const now = performance.now();
+    if (!windowStarted && now >= windowStartsAt) {
+      windowStarted = true;
+      plan.onWindowStart?.();
+    }
+    const upTo = due(now);
+    if (upTo > sent) {
+      const messages: Message[] = new Array(upTo - sent);
+      for (let sequence = sent; sequence < upTo; sequence++) {
+        const event = source.next(sequence);
+        const scheduledMicros = Math.round((performance.timeOrigin + t0 + sequence * intervalMs) * 1000);
+        messages[sequence - sent] = {
+          key: event.account_id,
+          value: eventCodec.encode(event),
+          headers: { [SCHEDULED_AT_HEADER]: String(scheduledMicros) },
+        };
+      }
+      sent = upTo;
+      producer.send({ topic: plan.inputTopic, messages, acks: -1 }).catch(() => {
+        sendErrors += messages.length;
+      });
+    }
+    await sleep(plan.tickMs);
+  }
+  const sendRate = sent / ((performance.now() - t0) / 1000);
+
+  const graceEndsAt = Math.max(performance.now(), lastDueAt) + plan.graceSeconds * 1000;
+  while (receivedMeasured < measured && performance.now() < graceEndsAt) await sleep(50);
+  clearInterval(sampler);
+  const endedAt = performance.now();
+  // An output that never came is at least as late as the end of the wait; dropping it would flatter us.
+  let unreceived = 0;
+  for (let sequence = firstMeasured; sequence < total; sequence++) {
+    if (received[sequence] === 1) continue;
+    unreceived += 1;
+    latency.recordMillis(endedAt - (t0 + sequence * intervalMs));
+  }
+  await Promise.all([consumer.disconnect(), producer.disconnect()]);
+
+  const windowSamples = lagSamples.filter(
+    (sample) =>
+      sample.seconds >= plan.warmupSeconds && sample.seconds <= plan.warmupSeconds + plan.measureSeconds,
+  );
+  const receivingSeconds = (lastMeasuredAt - windowStartsAt) / 1000;
+  return {
+    offeredRate: rate,
+    sendRate,
+    receiveRate: receivingSeconds > 0 ? receivedMeasured / receivingSeconds : 0,
+    scheduled: total,
+    sendErrors,
+    unreceived,
+    latencyMs: latency.summary(),
+    lagGrowthSeconds: (lagSlope(windowSamples) * plan.measureSeconds) / rate,
+    lagAtEnd: windowSamples.at(-1)?.lag ?? 0,
+    // One sample a second is plenty for a chart and keeps the results file small.
+    lagSamples: lagSamples.filter((_, index) => index % (1000 / LAG_SAMPLE_MS) === 0),
+    intervals,
+  };
+}

@@ -1,0 +1,18 @@
+/** The service's configuration for a benchmark target, so all three targets use the same Kafka settings. */
+import { type Config, loadConfig } from '../../src/config/index.js';
+import type { TargetConfig } from '../lib/targets.js';
+
+export function serviceConfig(target: TargetConfig, clientId: string): Config {
+  return loadConfig({
+    env: {},
+    overrides: {
+      kafka: { brokers: target.brokers, clientId },
+      input: { topic: target.inputTopic, groupId: target.groupId },
+      output: { topic: target.outputTopic },
+      // Hot reload polls the disk; nothing changes the repository during a benchmark.
+      model: { name: target.model, pollIntervalMs: 0 },
+      admin: { port: 0 },
+      log: { level: 'warn' },
+    },
+  });
+}

@@ -1,0 +1,602 @@
+#!/usr/bin/env bash
+# Fetch, cache, start and stop a real single-node Apache Kafka broker (KRaft,
+# combined broker+controller) from Maven Central jars. No Docker, no tarball.
+#
+#   scripts/kafka/kafka.sh fetch|start|stop|restart|status|reset|tool <MainClass> [args...]|classpath|help
+#
+# See scripts/kafka/README.md for the environment variables and folders.
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+POM="$SCRIPT_DIR/pom.xml"
+
+KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
+# kafka-tools 4.4.0 is not on Maven Central (newest: 4.3.1), see pom.xml.
+if [[ -z "${KAFKA_TOOLS_VERSION:-}" ]]; then
+  case "$KAFKA_VERSION" in
+    4.4.0) KAFKA_TOOLS_VERSION=4.3.1 ;;
+    *) KAFKA_TOOLS_VERSION="$KAFKA_VERSION" ;;
+  esac
+fi
+KAFKA_HOST=127.0.0.1
+KAFKA_PORT="${KAFKA_PORT:-9092}"
+KAFKA_CACHE_DIR="${KAFKA_CACHE_DIR:-$REPO_ROOT/.cache/kafka}"
+KAFKA_STATE_DIR="${KAFKA_STATE_DIR:-$KAFKA_CACHE_DIR/run-$KAFKA_PORT}"
+KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}"
+KAFKA_JVM_PERFORMANCE_OPTS="${KAFKA_JVM_PERFORMANCE_OPTS:--XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true}"
+KAFKA_OPTS="${KAFKA_OPTS:-}"
+KAFKA_TOOL_HEAP_OPTS="${KAFKA_TOOL_HEAP_OPTS:--Xmx512m}"
+KAFKA_TOOL_OPTS="${KAFKA_TOOL_OPTS:-}"
+KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
+KAFKA_STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
+KAFKA_MAVEN_ARGS="${KAFKA_MAVEN_ARGS:-}"
+
+VERSION_DIR="$KAFKA_CACHE_DIR/$KAFKA_VERSION"
+LIBS_DIR="$VERSION_DIR/libs"             # broker classpath (kafka_2.13 $KAFKA_VERSION)
+TOOLS_LIBS_DIR="$VERSION_DIR/tools-libs" # tools classpath (kafka-tools $KAFKA_TOOLS_VERSION)
+MARKER_NAME=".fetch-complete"
+TOOLS_LOG4J="$VERSION_DIR/tools-log4j2.xml"
+
+STATE_MARKER="$KAFKA_STATE_DIR/.kafka-sh-state"
+DATA_DIR="$KAFKA_STATE_DIR/data"
+PID_FILE="$KAFKA_STATE_DIR/kafka.pid"
+LOG_FILE="$KAFKA_STATE_DIR/server.log"
+OUT_FILE="$KAFKA_STATE_DIR/kafka.out"
+SERVER_PROPS="$KAFKA_STATE_DIR/server.properties"
+BROKER_LOG4J="$KAFKA_STATE_DIR/log4j2.xml"
+PORTS_FILE="$KAFKA_STATE_DIR/ports"
+STARTED_MSG="Kafka Server started"
+
+log() { printf '[kafka] %s\n' "$*"; }
+err() { printf '[kafka] ERROR: %s\n' "$*" >&2; }
+die() { err "$*"; exit 1; }
+now_ms() { date +%s%3N; }
+elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100)); }
+
+is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
+if ! is_uint "$KAFKA_PORT" || ((KAFKA_PORT < 1 || KAFKA_PORT > 65535)); then
+  die "KAFKA_PORT must be a TCP port, got '$KAFKA_PORT'"
+fi
+
+# The controller port is pinned in the state folder when it is first formatted: the
+# KRaft dynamic quorum (--standalone) records the controller endpoint at format time.
+controller_port() {
+  local stored=""
+  [[ -f "$PORTS_FILE" ]] && stored="$(sed -n 's/^controller=//p' "$PORTS_FILE")"
+  if [[ -n "${KAFKA_CONTROLLER_PORT:-}" ]]; then
+    if [[ -n "$stored" && "$stored" != "$KAFKA_CONTROLLER_PORT" ]]; then
+      die "KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT but $KAFKA_STATE_DIR was formatted with controller port $stored (run 'reset' to change it)"
+    fi
+    echo "$KAFKA_CONTROLLER_PORT"
+  elif [[ -n "$stored" ]]; then
+    echo "$stored"
+  else
+    echo $((KAFKA_PORT + 1000))
+  fi
+}
+
+# ---------------------------------------------------------------------------- java
+
+JAVA_BIN=""
+find_java() {
+  [[ -n "$JAVA_BIN" ]] && return 0
+  if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
+    JAVA_BIN="$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null 2>&1; then
+    JAVA_BIN="$(command -v java)"
+  else
+    die "java not found (Kafka $KAFKA_VERSION needs Java 17+); set JAVA_HOME or put java on PATH"
+  fi
+  local v major
+  v="$("$JAVA_BIN" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -1)"
+  major="${v%%.*}"
+  [[ "$major" == 1 ]] && major="$(echo "$v" | cut -d. -f2)"
+  if is_uint "${major:-x}" && ((major < 17)); then
+    die "Kafka $KAFKA_VERSION needs Java 17+, found $v at $JAVA_BIN"
+  fi
+}
+
+# ---------------------------------------------------------------------------- fetch
+
+# fingerprint <profile>: what a complete folder's marker file must contain.
+fetch_fingerprint() {
+  local v="$KAFKA_VERSION"
+  [[ "$1" == tools ]] && v="$KAFKA_TOOLS_VERSION"
+  printf 'profile=%s version=%s pom=%s\n' "$1" "$v" "$(sha256sum "$POM" | cut -c1-16)"
+}
+
+# dir_complete <profile> <dir>
+dir_complete() {
+  [[ -f "$2/$MARKER_NAME" ]] && [[ "$(cat "$2/$MARKER_NAME")" == "$(fetch_fingerprint "$1")" ]]
+}
+
+fetch_complete() {
+  dir_complete broker "$LIBS_DIR" && dir_complete tools "$TOOLS_LIBS_DIR"
+}
+
+count_jars() { find "$1" -maxdepth 1 -name '*.jar' | wc -l; }
+
+# fetch_profile <profile> <dir> <required jar>: mvn copy-dependencies into a
+# temp folder, then marker + rename, so an interrupted fetch never looks complete.
+fetch_profile() {
+  local profile="$1" dir="$2" required="$3" tmp
+  dir_complete "$profile" "$dir" && return 0
+  tmp="$dir.tmp.$$"
+  rm -rf "$tmp"
+  local -a mvn_args
+  read -r -a mvn_args <<<"$KAFKA_MAVEN_ARGS"
+  if ! mvn -q -B -Dstyle.color=never -f "$POM" -P "$profile" \
+    -Dkafka.version="$KAFKA_VERSION" -Dkafka.tools.version="$KAFKA_TOOLS_VERSION" \
+    -Dkafka.build.dir="$VERSION_DIR/maven-target" \
+    ${mvn_args[@]+"${mvn_args[@]}"} \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" 2>&1 |
+    sed -u 's/\x1b\[[0-9;]*m//g'; then # Maven 3.8 -q still prints ANSI resets
+    rm -rf "$tmp" "$VERSION_DIR/maven-target"
+    die "Maven could not resolve the $profile classpath ($required) from Maven Central (see output above)"
+  fi
+  rm -rf "$VERSION_DIR/maven-target"
+  [[ -f "$tmp/$required" ]] || { rm -rf "$tmp"; die "$required missing after download"; }
+  fetch_fingerprint "$profile" >"$tmp/$MARKER_NAME"
+  rm -rf "$dir"
+  mv "$tmp" "$dir"
+}
+
+# ensure_fetched [verbose]
+ensure_fetched() {
+  local verbose="${1:-}"
+  if fetch_complete; then
+    [[ -n "$verbose" ]] && log "Kafka $KAFKA_VERSION ($(count_jars "$LIBS_DIR") jars) and kafka-tools $KAFKA_TOOLS_VERSION ($(count_jars "$TOOLS_LIBS_DIR") jars) already cached in $VERSION_DIR; nothing to download"
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn (Maven 3.6.3+) not found; it is needed once to download the Kafka jars"
+  mkdir -p "$VERSION_DIR"
+  local lock_fd
+  exec {lock_fd}>"$VERSION_DIR/.fetch.lock"
+  if ! flock -n "$lock_fd"; then
+    log "another process is fetching Kafka $KAFKA_VERSION; waiting for it"
+    flock "$lock_fd"
+  fi
+  if fetch_complete; then # fetched by whoever held the lock
+    exec {lock_fd}>&-
+    [[ -n "$verbose" ]] && log "Kafka $KAFKA_VERSION already cached in $VERSION_DIR; nothing to download"
+    return 0
+  fi
+  local t0
+  t0="$(now_ms)"
+  log "fetching Kafka $KAFKA_VERSION + kafka-tools $KAFKA_TOOLS_VERSION jars from Maven Central into $VERSION_DIR"
+  fetch_profile broker "$LIBS_DIR" "kafka_2.13-$KAFKA_VERSION.jar"
+  fetch_profile tools "$TOOLS_LIBS_DIR" "kafka-tools-$KAFKA_TOOLS_VERSION.jar"
+  exec {lock_fd}>&-
+  log "fetched $(count_jars "$LIBS_DIR") broker jars + $(count_jars "$TOOLS_LIBS_DIR") tools jars ($(du -sh "$VERSION_DIR" | cut -f1)) in $(elapsed "$t0")"
+}
+
+# ---------------------------------------------------------------------------- probes
+
+# TCP connect to 127.0.0.1:$1 (no process spawned).
+port_open() {
+  (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null
+}
+
+# Sends a Kafka ApiVersions v0 request to 127.0.0.1:$1 and checks for a reply with the
+# same correlation id and error_code 0. A plain TCP connect succeeds as soon as the
+# listen socket is bound, long before KRaft brokers process requests; this does not.
+kafka_responds() {
+  local hex
+  # shellcheck disable=SC2016 # expanded by the inner bash
+  hex="$(timeout 3 bash -c '
+    exec 3<>"/dev/tcp/$0/$1" || exit 1
+    # size=15 | api_key=18 (ApiVersions) | api_version=0 | correlation_id=0x2a | client_id="probe"
+    printf "\x00\x00\x00\x0f\x00\x12\x00\x00\x00\x00\x00\x2a\x00\x05probe" >&3
+    head -c 10 <&3 | od -An -v -tx1 | tr -d " \n"
+  ' "$KAFKA_HOST" "$1" 2>/dev/null)" || return 1
+  [[ "${hex:8:8}" == "0000002a" && "${hex:16:4}" == "0000" ]]
+}
+
+proc_alive() {
+  local stat state
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  state="${stat##*) }"
+  state="${state%% *}"
+  [[ "$state" != Z && "$state" != X ]] # a zombie is as good as dead
+}
+
+# Is $1 a kafka.Kafka JVM started with this state folder's server.properties?
+# (bash builtins only: this runs for every process when the pid file is missing)
+is_our_broker() {
+  local pid="$1" i
+  local -a args
+  { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+  for ((i = 0; i + 1 < ${#args[@]}; i++)); do
+    if [[ "${args[i]}" == kafka.Kafka && "${args[i + 1]}" == "$SERVER_PROPS" ]]; then
+      proc_alive "$pid"
+      return
+    fi
+  done
+  return 1
+}
+
+# Prints the pid of the broker started from $KAFKA_STATE_DIR, if it is alive.
+broker_pid() {
+  local pid=""
+  if [[ -f "$PID_FILE" ]]; then
+    pid="$(tr -dc '0-9' <"$PID_FILE")"
+    if [[ -n "$pid" ]] && is_our_broker "$pid"; then
+      echo "$pid"
+      return 0
+    fi
+  fi
+  # Pid file missing or stale: look for a JVM running our server.properties.
+  local p
+  for p in /proc/[0-9]*; do
+    p="${p#/proc/}"
+    if is_our_broker "$p"; then
+      echo "$p"
+      return 0
+    fi
+  done 2>/dev/null
+  return 1
+}
+
+log_tail() {
+  local n="${1:-40}"
+  if [[ -s "$LOG_FILE" ]]; then
+    echo "----- last $n lines of $LOG_FILE -----" >&2
+    tail -n "$n" "$LOG_FILE" >&2
+  fi
+  if [[ -s "$OUT_FILE" ]]; then
+    echo "----- last 20 lines of $OUT_FILE (JVM stdout/stderr) -----" >&2
+    tail -n 20 "$OUT_FILE" >&2
+  fi
+}
+
+started_count() {
+  local c
+  c="$(grep -c -F "$STARTED_MSG" "$LOG_FILE" 2>/dev/null)" || true
+  echo "${c:-0}"
+}
+
+# wait_ready <pid> <started-count-before-launch> <t0-ms>
+wait_ready() {
+  local pid="$1" before="$2" t0="$3"
+  local deadline=$(($(date +%s) + KAFKA_START_TIMEOUT))
+  while :; do
+    if ! proc_alive "$pid"; then
+      err "broker (pid $pid) exited during startup"
+      log_tail 60
+      rm -f "$PID_FILE"
+      exit 1
+    fi
+    if (($(started_count) > before)) && kafka_responds "$KAFKA_PORT"; then
+      log "broker ready at $KAFKA_HOST:$KAFKA_PORT (pid $pid, started in $(elapsed "$t0"), state $KAFKA_STATE_DIR)"
+      return 0
+    fi
+    if (($(date +%s) >= deadline)); then
+      err "broker (pid $pid) not ready on $KAFKA_HOST:$KAFKA_PORT after ${KAFKA_START_TIMEOUT}s; it is left running (use 'stop')"
+      log_tail 60
+      exit 1
+    fi
+    sleep 0.25
+  done
+}
+
+# ---------------------------------------------------------------------------- config
+
+write_tools_log4j() {
+  [[ -f "$TOOLS_LOG4J" ]] && return 0
+  mkdir -p "$VERSION_DIR"
+  cat >"$TOOLS_LOG4J.$$" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by scripts/kafka/kafka.sh: tools log warnings and errors to stderr. -->
+<Configuration status="WARN">
+  <Appenders>
+    <Console name="stderr" target="SYSTEM_ERR">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Root level="WARN"><AppenderRef ref="stderr"/></Root>
+  </Loggers>
+</Configuration>
+EOF
+  mv -f "$TOOLS_LOG4J.$$" "$TOOLS_LOG4J"
+}
+
+write_broker_config() {
+  local cport="$1"
+  cat >"$SERVER_PROPS" <<EOF
+# Written by scripts/kafka/kafka.sh on each start; edits are overwritten.
+# Single node, KRaft combined mode (broker + controller in one JVM).
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$KAFKA_HOST:$cport
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$cport
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$cport
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+
+log.dirs=$DATA_DIR
+num.partitions=3
+default.replication.factor=1
+auto.create.topics.enable=false
+delete.topic.enable=true
+
+# Internal topics on a single node.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+EOF
+  cat >"$BROKER_LOG4J" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by scripts/kafka/kafka.sh: everything goes to server.log, nothing to the console. -->
+<Configuration status="WARN">
+  <Appenders>
+    <RollingFile name="server" fileName="$LOG_FILE" filePattern="$LOG_FILE.%i">
+      <PatternLayout pattern="[%d] %p %m (%c)%n"/>
+      <SizeBasedTriggeringPolicy size="100MB"/>
+      <DefaultRolloverStrategy max="3"/>
+    </RollingFile>
+  </Appenders>
+  <Loggers>
+    <Root level="INFO"><AppenderRef ref="server"/></Root>
+    <Logger name="kafka.request.logger" level="WARN"/>
+    <Logger name="kafka.authorizer.logger" level="WARN"/>
+    <Logger name="org.apache.kafka.clients" level="WARN"/>
+  </Loggers>
+</Configuration>
+EOF
+}
+
+format_storage_if_needed() {
+  local cport="$1"
+  if [[ -f "$DATA_DIR/meta.properties" ]]; then
+    return 0
+  fi
+  # A Kafka Uuid is 16 random bytes in URL-safe base64 without padding (what
+  # `kafka-storage random-uuid` prints); generated here to save a JVM start.
+  local cluster_id
+  # An id starting with '-' would be read by StorageTool as an option (1 in 64 ids): draw again.
+  cluster_id=-
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
+  log "formatting KRaft storage in $DATA_DIR (cluster id $cluster_id)"
+  mkdir -p "$DATA_DIR"
+  local out
+  if ! out="$("$JAVA_BIN" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$LIBS_DIR/*" \
+    kafka.tools.StorageTool format --config "$SERVER_PROPS" --cluster-id "$cluster_id" \
+    --standalone --ignore-formatted 2>&1)"; then
+    echo "$out" >&2
+    die "kafka-storage format failed"
+  fi
+  printf 'broker=%s\ncontroller=%s\ncluster.id=%s\n' "$KAFKA_PORT" "$cport" "$cluster_id" >"$PORTS_FILE"
+}
+
+# ---------------------------------------------------------------------------- commands
+
+STATE_LOCK_FD=""
+lock_state() {
+  [[ -n "$STATE_LOCK_FD" ]] && return 0
+  mkdir -p "$KAFKA_STATE_DIR"
+  [[ -f "$STATE_MARKER" ]] || echo "state folder of scripts/kafka/kafka.sh (safe to delete with 'reset')" >"$STATE_MARKER"
+  exec {STATE_LOCK_FD}>"$KAFKA_STATE_DIR/.lock"
+  flock "$STATE_LOCK_FD"
+}
+
+cmd_fetch() {
+  ensure_fetched verbose
+}
+
+cmd_start() {
+  local t0
+  t0="$(now_ms)"
+  find_java
+  ensure_fetched
+  write_tools_log4j
+  lock_state
+
+  local pid
+  if pid="$(broker_pid)"; then
+    [[ "$(cat "$PID_FILE" 2>/dev/null)" == "$pid" ]] || echo "$pid" >"$PID_FILE"
+    if kafka_responds "$KAFKA_PORT"; then
+      log "broker already running at $KAFKA_HOST:$KAFKA_PORT (pid $pid, state $KAFKA_STATE_DIR)"
+      return 0
+    fi
+    log "broker (pid $pid) is starting; waiting for it"
+    wait_ready "$pid" -1 "$t0"
+    return 0
+  fi
+  if port_open "$KAFKA_PORT"; then
+    if kafka_responds "$KAFKA_PORT"; then
+      log "a Kafka broker is already running at $KAFKA_HOST:$KAFKA_PORT (not started from $KAFKA_STATE_DIR; leaving it alone)"
+      return 0
+    fi
+    die "$KAFKA_HOST:$KAFKA_PORT is in use by something that does not answer Kafka requests"
+  fi
+  local cport
+  cport="$(controller_port)"
+  port_open "$cport" && die "controller port $KAFKA_HOST:$cport is already in use (set KAFKA_CONTROLLER_PORT, then 'reset')"
+
+  rm -f "$PID_FILE"
+  write_broker_config "$cport"
+  format_storage_if_needed "$cport"
+
+  local -a heap perf opts
+  read -r -a heap <<<"$KAFKA_HEAP_OPTS"
+  read -r -a perf <<<"$KAFKA_JVM_PERFORMANCE_OPTS"
+  read -r -a opts <<<"$KAFKA_OPTS"
+  local before
+  before="$(started_count)"
+  log "starting Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT (controller $KAFKA_HOST:$cport), log $LOG_FILE"
+  printf '\n===== %s start =====\n' "$(date -Is)" >>"$OUT_FILE"
+  (
+    exec {STATE_LOCK_FD}>&- # the JVM must not inherit (and hold) the state lock
+    cd "$KAFKA_STATE_DIR"
+    # New session: survives the calling shell/terminal/npm process group. The inner bash
+    # writes its own pid and execs java, so the pid file holds the JVM's pid.
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
+      "$JAVA_BIN" ${heap[@]+"${heap[@]}"} ${perf[@]+"${perf[@]}"} ${opts[@]+"${opts[@]}"} \
+      -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dlog4j2.shutdownHookEnabled=false \
+      -Dkafka.logs.dir="$KAFKA_STATE_DIR" \
+      -cp "$LIBS_DIR/*" kafka.Kafka "$SERVER_PROPS" \
+      </dev/null >>"$OUT_FILE" 2>&1
+  ) &
+  local i
+  for i in $(seq 1 100); do
+    [[ -s "$PID_FILE" ]] && break
+    sleep 0.05
+  done
+  pid="$(tr -dc '0-9' <"$PID_FILE" 2>/dev/null)" || true
+  [[ -n "$pid" ]] || { log_tail; die "could not launch the broker"; }
+  wait_ready "$pid" "$before" "$t0"
+}
+
+cmd_stop() {
+  if [[ ! -d "$KAFKA_STATE_DIR" ]]; then
+    log "not running (no state folder $KAFKA_STATE_DIR)"
+    return 0
+  fi
+  lock_state
+  local pid t0
+  if ! pid="$(broker_pid)"; then
+    rm -f "$PID_FILE"
+    log "not running ($KAFKA_STATE_DIR)"
+    return 0
+  fi
+  t0="$(now_ms)"
+  log "stopping broker pid $pid (SIGTERM, up to ${KAFKA_STOP_TIMEOUT}s for a controlled shutdown)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$(($(date +%s) + KAFKA_STOP_TIMEOUT))
+  while proc_alive "$pid" && (($(date +%s) < deadline)); do
+    sleep 0.2
+  done
+  if proc_alive "$pid"; then
+    err "broker pid $pid still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while proc_alive "$pid"; do sleep 0.1; done
+  fi
+  rm -f "$PID_FILE"
+  log "stopped in $(elapsed "$t0")"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(broker_pid)"; then
+    if kafka_responds "$KAFKA_PORT"; then
+      log "running at $KAFKA_HOST:$KAFKA_PORT (pid $pid, Kafka $KAFKA_VERSION, state $KAFKA_STATE_DIR)"
+      return 0
+    fi
+    log "starting or unresponsive: pid $pid is alive but $KAFKA_HOST:$KAFKA_PORT does not answer yet"
+    return 2
+  fi
+  if kafka_responds "$KAFKA_PORT"; then
+    log "a Kafka broker is running at $KAFKA_HOST:$KAFKA_PORT, but not from $KAFKA_STATE_DIR"
+    return 0
+  fi
+  log "not running ($KAFKA_HOST:$KAFKA_PORT, state $KAFKA_STATE_DIR)"
+  return 1
+}
+
+cmd_reset() {
+  cmd_stop
+  if [[ -d "$KAFKA_STATE_DIR" ]]; then
+    [[ -f "$STATE_MARKER" ]] || die "refusing to delete $KAFKA_STATE_DIR: it has no $(basename "$STATE_MARKER") marker"
+    rm -rf -- "$KAFKA_STATE_DIR"
+    log "deleted $KAFKA_STATE_DIR (jar cache in $VERSION_DIR kept)"
+  else
+    log "nothing to delete ($KAFKA_STATE_DIR does not exist)"
+  fi
+}
+
+# Short names for the main classes behind bin/kafka-*.sh.
+resolve_main() {
+  case "$1" in
+    *.*) echo "$1" ;;
+    StorageTool) echo kafka.tools.StorageTool ;;
+    ConsoleConsumer | ConsoleShareConsumer) echo "org.apache.kafka.tools.consumer.$1" ;;
+    ConsumerGroupCommand | ShareGroupCommand) echo "org.apache.kafka.tools.consumer.group.$1" ;;
+    ReassignPartitionsCommand) echo org.apache.kafka.tools.reassign.ReassignPartitionsCommand ;;
+    StreamsGroupCommand) echo org.apache.kafka.tools.streams.StreamsGroupCommand ;;
+    MetadataShell) echo org.apache.kafka.shell.MetadataShell ;;
+    *) echo "org.apache.kafka.tools.$1" ;;
+  esac
+}
+
+cmd_tool() {
+  [[ $# -ge 1 ]] || die "usage: kafka.sh tool <MainClass> [args...]   (e.g. tool TopicCommand --bootstrap-server $KAFKA_HOST:$KAFKA_PORT --list)"
+  local main cp
+  main="$(resolve_main "$1")"
+  shift
+  # kafka.* classes (Scala core: StorageTool, ...) live on the broker classpath,
+  # everything else on the kafka-tools classpath.
+  cp="$TOOLS_LIBS_DIR/*"
+  [[ "$main" == kafka.* ]] && cp="$LIBS_DIR/*"
+  find_java
+  ensure_fetched >&2
+  write_tools_log4j
+  local -a heap opts
+  read -r -a heap <<<"$KAFKA_TOOL_HEAP_OPTS"
+  read -r -a opts <<<"$KAFKA_TOOL_OPTS"
+  exec "$JAVA_BIN" ${heap[@]+"${heap[@]}"} ${opts[@]+"${opts[@]}"} \
+    -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "$cp" "$main" "$@"
+}
+
+# classpath [broker|tools]
+cmd_classpath() {
+  ensure_fetched >&2
+  case "${1:-broker}" in
+    broker) echo "$LIBS_DIR/*" ;;
+    tools) echo "$TOOLS_LIBS_DIR/*" ;;
+    *) die "usage: kafka.sh classpath [broker|tools]" ;;
+  esac
+}
+
+usage() {
+  cat <<EOF
+usage: $(basename "$0") <command>
+
+  fetch                 download the broker + tools jars into $VERSION_DIR (once)
+  start                 start the broker on $KAFKA_HOST:$KAFKA_PORT (no-op if already running)
+  stop                  stop it (SIGTERM, SIGKILL after ${KAFKA_STOP_TIMEOUT}s)
+  restart               stop + start (keeps the data)
+  status                exit 0 if a broker answers on $KAFKA_HOST:$KAFKA_PORT
+  reset                 stop and delete $KAFKA_STATE_DIR (keeps the jar cache)
+  tool <Main> [args]    run a Java main class: kafka.* on the broker classpath, others on
+                        the kafka-tools classpath; short names mean org.apache.kafka.tools.<Main>
+                        (e.g. TopicCommand, ProducerPerformance, ConsoleConsumer)
+  classpath [broker|tools]  print a classpath for java -cp (default: broker)
+
+env: KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_VERSION KAFKA_TOOLS_VERSION KAFKA_CACHE_DIR
+     KAFKA_STATE_DIR KAFKA_HEAP_OPTS KAFKA_JVM_PERFORMANCE_OPTS KAFKA_OPTS
+     KAFKA_TOOL_HEAP_OPTS KAFKA_TOOL_OPTS
+     KAFKA_START_TIMEOUT KAFKA_STOP_TIMEOUT KAFKA_MAVEN_ARGS  (see scripts/kafka/README.md)
+EOF
+}
+
+main() {
+  local cmd="${1:-help}"
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    fetch) cmd_fetch ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    restart) cmd_stop && cmd_start ;;
+    tool) cmd_tool "$@" ;;
+    classpath) cmd_classpath "$@" ;;
+    help | -h | --help) usage ;;
+    *)
+      usage >&2
+      exit 64
+      ;;
+  esac
+}
+
+main "$@"

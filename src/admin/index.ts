@@ -1,0 +1,2 @@
+export { modelRoutes } from './models.js';
+export { type AdminResponse, type AdminRoute, type AdminServer, startAdminServer } from './server.js';

@@ -1,0 +1,87 @@
+/** Publishing sample events and reading predictions back: the tools around the service. */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, Message, Producer } from 'kafkajs';
+import type { AvroCodec } from '../codec/index.js';
+import type { Prediction } from '../routing/index.js';
+import type { CardTransaction } from '../sample/index.js';
+
+export interface ProduceOptions {
+  topic: string;
+  /** Stop after this many events; unbounded when absent. */
+  count?: number | undefined;
+  /** Events per second; as fast as the broker takes them when absent. */
+  rate?: number | undefined;
+  signal?: AbortSignal;
+  onSent?: (events: readonly CardTransaction[]) => void;
+}
+
+const TICK_MS = 100;
+const UNPACED_CHUNK = 2_000;
+
+/** Publishes events keyed by account, so one account's events stay in order on one partition. */
+export async function produceEvents(
+  producer: Producer,
+  codec: AvroCodec<CardTransaction>,
+  events: Iterator<CardTransaction>,
+  options: ProduceOptions,
+): Promise<number> {
+  const limit = options.count ?? Number.POSITIVE_INFINITY;
+  const started = performance.now();
+  let sent = 0;
+  while (sent < limit && !options.signal?.aborted) {
+    const due =
+      options.rate === undefined
+        ? sent + UNPACED_CHUNK
+        : Math.floor(((performance.now() - started) / 1000) * options.rate);
+    const size = Math.min(due, limit) - sent;
+    if (size > 0) {
+      const chunk: CardTransaction[] = [];
+      const messages: Message[] = [];
+      for (let index = 0; index < size; index++) {
+        const event = events.next().value as CardTransaction;
+        chunk.push(event);
+        messages.push({ key: event.account_id, value: codec.encode(event) });
+      }
+      await producer.send({ topic: options.topic, messages, acks: -1 });
+      sent += size;
+      options.onSent?.(chunk);
+    }
+    if (options.rate !== undefined)
+      await sleep(TICK_MS, undefined, { signal: options.signal }).catch(() => undefined);
+  }
+  return sent;
+}
+
+export interface TailOptions {
+  topic: string;
+  fromBeginning: boolean;
+  onPrediction: (prediction: Prediction, partition: number) => void;
+}
+
+export async function tailPredictions(
+  consumer: Consumer,
+  codec: AvroCodec<Prediction>,
+  options: TailOptions,
+): Promise<void> {
+  await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) {
+        options.onPrediction(codec.decode(message.value), batch.partition);
+      }
+    },
+  });
+}
+
+export function formatPrediction(prediction: Prediction): string {
+  const time = new Date(prediction.event_time).toISOString();
+  return [
+    time,
+    prediction.label.padEnd(6),
+    prediction.score.toFixed(4),
+    `${prediction.model_name}@${prediction.model_version}`,
+    prediction.variant,
+    prediction.event_id,
+    `${prediction.latency_ms.toFixed(1)} ms`,
+  ].join('  ');
+}

@@ -1,0 +1,1 @@
+export { type AvroCodec, createAvroCodec, loadAvroSchema } from './avro.js';

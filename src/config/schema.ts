@@ -1,0 +1,205 @@
+/**
+ * The one configuration of a streamscore process. Every value has a default that runs the embedded
+ * sample (local broker, sample model); a JSON file and STREAMSCORE_* environment variables override it.
+ */
+import { z } from 'zod';
+import { packagePath } from './package-path.js';
+
+const positiveInt = () => z.number().int().positive();
+
+export const kafkaSchema = z.object({
+  brokers: z
+    .array(z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port'))
+    .min(1)
+    .default(['127.0.0.1:9092'])
+    .describe('Bootstrap brokers, host:port, comma-separated in the environment.'),
+  clientId: z.string().min(1).default('streamscore').describe('Kafka client.id prefix.'),
+  ssl: z.boolean().default(false).describe('Connect with TLS (system CA store).'),
+  saslMechanism: z
+    .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512'])
+    .default('none')
+    .describe('SASL mechanism; username and password are then required.'),
+  saslUsername: z.string().default('').describe('SASL username.'),
+  saslPassword: z.string().default('').describe('SASL password (never logged).'),
+  connectionTimeoutMs: positiveInt()
+    .default(3_000) // three seconds
+    .describe('Time to establish a broker connection.'),
+  requestTimeoutMs: positiveInt()
+    .default(30_000) // Kafka's own default
+    .describe('Time a broker request may take.'),
+});
+
+export const inputSchema = z.object({
+  topic: z.string().min(1).default('transactions').describe('Topic of input events.'),
+  groupId: z
+    .string()
+    .min(1)
+    .default('streamscore')
+    .describe('Consumer group; instances sharing it split the partitions.'),
+  schema: z
+    .string()
+    .default(packagePath('schemas/card-transaction.avsc'))
+    .describe('Avro schema (.avsc) the input events are written with (plain Avro binary).'),
+  fromBeginning: z
+    .boolean()
+    .default(true)
+    .describe('Where a group with no committed offset starts: true = earliest, so no event is skipped.'),
+  partitionsConsumedConcurrently: positiveInt()
+    .default(3)
+    .describe('Partitions whose batches are processed at the same time.'),
+  maxBytesPerPartition: positiveInt()
+    .default(1_048_576) // 1 MiB, as Kafka's max.partition.fetch.bytes
+    .describe('Most bytes fetched per partition per request; bounds a batch.'),
+  sessionTimeoutMs: positiveInt().default(30_000).describe('Consumer group session timeout.'),
+});
+
+export const outputSchema = z.object({
+  topic: z.string().min(1).default('predictions').describe('Topic predictions are published to.'),
+  schema: z
+    .string()
+    .default(packagePath('schemas/prediction.avsc'))
+    .describe('Avro schema (.avsc) predictions are written with.'),
+  compression: z.enum(['none', 'gzip']).default('none').describe('Compression of output batches.'),
+  exactlyOnce: z
+    .boolean()
+    .default(false)
+    .describe(
+      'Publish predictions, dead letters and input offsets in one Kafka transaction per partition batch; ' +
+        'read_committed consumers then see each prediction once.',
+    ),
+  retryInitialMs: positiveInt()
+    .default(200)
+    .describe('First wait before retrying a failed publish or commit; doubles up to retryMaxMs.'),
+  retryMaxMs: positiveInt()
+    .default(10_000) // ten seconds
+    .describe('Longest wait between retries of a failed publish or commit.'),
+});
+
+export const deadLetterSchema = z.object({
+  topic: z
+    .string()
+    .default('')
+    .describe('Topic for records that cannot be scored; empty = <input.topic>.DLT.'),
+});
+
+export const shutdownSchema = z.object({
+  timeoutMs: positiveInt()
+    .default(20_000) // well inside Kubernetes' 30 s grace period
+    .describe(
+      'Deadline for a graceful stop on SIGTERM or SIGINT; past it the process exits without committing.',
+    ),
+});
+
+export const modelSchema = z.object({
+  repository: z
+    .string()
+    .default(packagePath('models'))
+    .describe('Model repository: <repository>/<name>/<version>/ holds manifest.json and the model file.'),
+  name: z.string().min(1).default('fraud-gbm').describe('Model to serve.'),
+  version: z
+    .string()
+    .min(1)
+    .default('latest')
+    .describe('Version policy: latest (highest version, hot-reloaded) or one pinned version.'),
+  pollIntervalMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(2_000) // two seconds
+    .describe('How often the repository is checked for new versions; 0 turns hot reload off.'),
+  variant: z.string().min(1).default('primary').describe('Variant name written on every prediction.'),
+  workers: z
+    .union([z.literal('auto'), z.coerce.number().int().nonnegative()])
+    .default('auto')
+    .describe(
+      'Inference worker threads; auto = cores - 1 (at least 1); 0 runs onnxruntime on the main thread.',
+    ),
+  intraOpThreads: positiveInt().default(1).describe('onnxruntime threads inside one operator, per worker.'),
+  maxBatchSize: positiveInt().default(256).describe('Most rows in one inference call.'),
+  maxDelayMicros: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(1_000) // one millisecond
+    .describe('Longest a row waits for its inference batch to fill, from the first queued row.'),
+  maxQueuedRows: positiveInt()
+    .default(20_000)
+    .describe('Rows waiting for or in inference beyond which the consumer pauses its partitions.'),
+  cacheEnabled: z.boolean().default(true).describe('Cache scores by model version and exact feature row.'),
+  cacheMaxEntries: positiveInt().default(100_000).describe('Most cached predictions.'),
+  cacheTtlMs: positiveInt()
+    .default(300_000) // five minutes
+    .describe('How long a cached prediction may be served.'),
+});
+
+export const adminSchema = z.object({
+  host: z
+    .string()
+    .default('127.0.0.1')
+    .describe('Address of the admin HTTP server (model admin); 0.0.0.0 in a container.'),
+  port: z
+    .number()
+    .int()
+    .min(0)
+    .max(65_535)
+    .default(9_464)
+    .describe('Port of the admin HTTP server; 0 picks a free one.'),
+});
+
+export const logSchema = z.object({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('Log level.'),
+  pretty: z.boolean().default(false).describe('Human-readable logs instead of JSON lines.'),
+  redact: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a field name'))
+    .default(['card_number', 'account_id', 'device_id', 'ip_address'])
+    .describe('Fields masked wherever they appear in a log line (passwords always are).'),
+});
+
+export const healthSchema = z.object({
+  stallTimeoutMs: positiveInt()
+    .default(60_000) // one minute
+    .describe('A partition with records waiting and no batch delivered for this long makes /readyz fail.'),
+});
+
+export const configSchema = z
+  .object({
+    kafka: kafkaSchema.prefault({}),
+    input: inputSchema.prefault({}),
+    output: outputSchema.prefault({}),
+    deadLetter: deadLetterSchema.prefault({}),
+    model: modelSchema.prefault({}),
+    admin: adminSchema.prefault({}),
+    log: logSchema.prefault({}),
+    shutdown: shutdownSchema.prefault({}),
+    health: healthSchema.prefault({}),
+  })
+  .superRefine((config, context) => {
+    if (config.kafka.saslMechanism !== 'none' && (!config.kafka.saslUsername || !config.kafka.saslPassword)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['kafka', 'saslUsername'],
+        message: `SASL mechanism ${config.kafka.saslMechanism} needs a username and a password`,
+      });
+    }
+    if (config.input.topic === config.output.topic) {
+      context.addIssue({
+        code: 'custom',
+        path: ['output', 'topic'],
+        message: 'the output topic must differ from the input topic',
+      });
+    }
+    if (config.deadLetter.topic === config.input.topic || config.deadLetter.topic === config.output.topic) {
+      context.addIssue({
+        code: 'custom',
+        path: ['deadLetter', 'topic'],
+        message: 'the dead-letter topic must differ from the input and output topics',
+      });
+    }
+  })
+  .transform((config) => ({
+    ...config,
+    deadLetter: { topic: config.deadLetter.topic || `${config.input.topic}.DLT` },
+  }));
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

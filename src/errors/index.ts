@@ -1,0 +1,81 @@
+/**
+ * Every error streamscore raises on purpose, in one place. Each code carries the decision the pipeline
+ * takes: a bad record is set aside (dead-lettered, with the code as its reason) and its partition keeps
+ * flowing; an infrastructure failure is retried and never blamed on the record; a configuration error
+ * stops the process at start.
+ */
+
+export type ErrorDisposition = 'bad-record' | 'infrastructure' | 'configuration';
+
+export const ErrorCodes = {
+  // The record itself cannot be scored.
+  RECORD_EMPTY: 'bad-record',
+  RECORD_TRUNCATED: 'bad-record',
+  RECORD_TRAILING_BYTES: 'bad-record',
+  RECORD_UNDECODABLE: 'bad-record',
+  FEATURE_MISSING: 'bad-record',
+  FEATURE_NOT_FINITE: 'bad-record',
+  FEATURE_WRONG_TYPE: 'bad-record',
+  /** The model raised an error on this record alone (found by bisecting a failing inference batch). */
+  INFERENCE_RECORD_FAILED: 'bad-record',
+  // Something around the record failed; the record is fine.
+  KAFKA_UNAVAILABLE: 'infrastructure',
+  /** A worker died or a model was not loaded: retried, never blamed on a record. */
+  INFERENCE_FAILED: 'infrastructure',
+  /** onnxruntime raised an error on a batch: bisected to find the record, if one is to blame. */
+  INFERENCE_RUN_FAILED: 'infrastructure',
+  SHUTTING_DOWN: 'infrastructure',
+  // The service cannot start as configured.
+  CONFIG_INVALID: 'configuration',
+  SCHEMA_INVALID: 'configuration',
+  MODEL_MANIFEST_INVALID: 'configuration',
+  MODEL_CHECKSUM_MISMATCH: 'configuration',
+  MODEL_SIGNATURE_MISMATCH: 'configuration',
+  TOPIC_MISSING: 'configuration',
+} as const satisfies Record<string, ErrorDisposition>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class StreamscoreError extends Error {
+  readonly code: ErrorCode;
+  readonly disposition: ErrorDisposition;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StreamscoreError';
+    this.code = code;
+    this.disposition = ErrorCodes[code];
+  }
+}
+
+/** A record that can never be scored, whatever is retried. Messages never quote field values. */
+export class BadRecordError extends StreamscoreError {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'BadRecordError';
+  }
+}
+
+export class ConfigurationError extends StreamscoreError {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export function isBadRecord(error: unknown): error is BadRecordError {
+  return error instanceof StreamscoreError && error.disposition === 'bad-record';
+}
+
+/** Rebuilds an error that crossed a thread boundary as a plain code and message. */
+export function errorFromCode(code: string, message: string): StreamscoreError {
+  const known = (code in ErrorCodes ? code : 'INFERENCE_FAILED') as ErrorCode;
+  switch (ErrorCodes[known]) {
+    case 'bad-record':
+      return new BadRecordError(known, message);
+    case 'configuration':
+      return new ConfigurationError(known, message);
+    default:
+      return new StreamscoreError(known, message);
+  }
+}

@@ -1,0 +1,1 @@
+export { compileFeatureExtractor, type DecodedRecord, type FeatureExtractor } from './extractor.js';

@@ -1,0 +1,211 @@
+/**
+ * Micro-batching for one model version. Requests (the accepted rows of a Kafka batch, from any partition)
+ * queue up. A batch leaves at once when nothing is running (an idle engine never waits), otherwise when it
+ * is full (maxBatchSize rows) or the oldest queued row has waited maxDelayMicros, and only while fewer
+ * than maxInFlight batches run. So under load batches grow while inference is busy, instead of queueing
+ * small calls behind each other, and a lone row waits at most maxDelayMicros plus one running inference.
+ * Each request gets its own scores back, in its own row order.
+ */
+import { StreamscoreError } from '../errors/index.js';
+import { type InferenceBatch, inferenceBatch } from '../telemetry/index.js';
+
+export interface BatchingOptions {
+  maxBatchSize: number;
+  maxDelayMicros: number;
+  maxInFlight: number;
+}
+
+/** Runs `fn` after `micros`; returns a cancel function. Injected so tests can order events without clocks. */
+export type Schedule = (fn: () => void, micros: number) => () => void;
+
+const timerSchedule: Schedule = (fn, micros) => {
+  const timer = setTimeout(fn, micros / 1000);
+  return () => clearTimeout(timer);
+};
+
+interface Request {
+  features: Float32Array;
+  rows: number;
+  /** Rows of this request not yet put into a batch. */
+  nextRow: number;
+  /** Rows not yet scored. */
+  outstanding: number;
+  scores: Float32Array;
+  queuedAt: number;
+  timing: InferenceTiming | undefined;
+  failed: boolean;
+  resolve(scores: Float32Array): void;
+  reject(error: Error): void;
+}
+
+interface Slice {
+  request: Request;
+  requestRow: number;
+  batchRow: number;
+  rows: number;
+}
+
+/** Filled in by the batcher: when the request's first rows went into an inference call. */
+export interface InferenceTiming {
+  startedAt?: number;
+}
+
+export interface MicroBatcher {
+  submit(features: Float32Array, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  /** Rows waiting for a batch plus rows in running batches. */
+  readonly pendingRows: number;
+  /** Resolves once nothing is queued or running. */
+  drain(): Promise<void>;
+}
+
+export function createMicroBatcher(
+  model: string,
+  width: number,
+  run: (features: Float32Array, rows: number) => Promise<Float32Array>,
+  options: BatchingOptions,
+  schedule: Schedule = timerSchedule,
+): MicroBatcher {
+  const queue: Request[] = [];
+  let queuedRows = 0;
+  let runningRows = 0;
+  let inFlight = 0;
+  let cancelTimer: (() => void) | undefined;
+  let drained: (() => void)[] = [];
+
+  const settleDrain = () => {
+    if (queuedRows === 0 && inFlight === 0) {
+      for (const resolve of drained) resolve();
+      drained = [];
+    }
+  };
+
+  const takeBatch = (): { features: Float32Array; rows: number; slices: Slice[]; oldest: number } => {
+    const rows = Math.min(queuedRows, options.maxBatchSize);
+    const features = new Float32Array(rows * width);
+    const slices: Slice[] = [];
+    const oldest = queue[0]!.queuedAt;
+    let filled = 0;
+    while (filled < rows) {
+      const request = queue[0]!;
+      const take = Math.min(rows - filled, request.rows - request.nextRow);
+      features.set(
+        request.features.subarray(request.nextRow * width, (request.nextRow + take) * width),
+        filled * width,
+      );
+      slices.push({ request, requestRow: request.nextRow, batchRow: filled, rows: take });
+      request.nextRow += take;
+      filled += take;
+      if (request.nextRow === request.rows) queue.shift();
+    }
+    queuedRows -= rows;
+    return { features, rows, slices, oldest };
+  };
+
+  const complete = (slices: Slice[], scores: Float32Array) => {
+    for (const { request, requestRow, batchRow, rows } of slices) {
+      if (request.failed) continue;
+      request.scores.set(scores.subarray(batchRow, batchRow + rows), requestRow);
+      request.outstanding -= rows;
+      if (request.outstanding === 0) request.resolve(request.scores);
+    }
+  };
+
+  const fail = (slices: Slice[], error: unknown) => {
+    const failure =
+      error instanceof Error
+        ? error
+        : new StreamscoreError('INFERENCE_FAILED', `inference failed on ${model}`);
+    for (const { request } of slices) {
+      if (request.failed) continue;
+      request.failed = true;
+      request.reject(failure);
+    }
+  };
+
+  const dispatch = () => {
+    const batch = takeBatch();
+    inFlight += 1;
+    runningRows += batch.rows;
+    const startedAt = performance.now();
+    for (const { request } of batch.slices) if (request.timing) request.timing.startedAt ??= startedAt;
+    if (inferenceBatch.hasSubscribers) {
+      inferenceBatch.publish({
+        model,
+        rows: batch.rows,
+        waitMs: startedAt - batch.oldest,
+      } satisfies InferenceBatch);
+    }
+    run(batch.features, batch.rows)
+      .then(
+        (scores) => complete(batch.slices, scores),
+        (error: unknown) => fail(batch.slices, error),
+      )
+      .finally(() => {
+        inFlight -= 1;
+        runningRows -= batch.rows;
+        pump();
+        settleDrain();
+      });
+  };
+
+  // Real time only sets how long the timer waits: the order of events alone decides what is sent.
+  let timerFired = false;
+  const pump = () => {
+    while (
+      queuedRows > 0 &&
+      inFlight < options.maxInFlight &&
+      (inFlight === 0 || queuedRows >= options.maxBatchSize || timerFired)
+    ) {
+      timerFired = false;
+      dispatch();
+    }
+    armTimer();
+  };
+
+  const armTimer = () => {
+    if (queuedRows === 0 || timerFired) {
+      cancelTimer?.();
+      cancelTimer = undefined;
+      return;
+    }
+    if (cancelTimer) return;
+    const waitedMicros = (performance.now() - queue[0]!.queuedAt) * 1000;
+    cancelTimer = schedule(
+      () => {
+        cancelTimer = undefined;
+        timerFired = true;
+        pump();
+      },
+      Math.max(0, options.maxDelayMicros - waitedMicros),
+    );
+  };
+
+  return {
+    submit(features, rows, timing) {
+      if (rows === 0) return Promise.resolve(new Float32Array(0));
+      return new Promise<Float32Array>((resolve, reject) => {
+        queue.push({
+          features,
+          rows,
+          nextRow: 0,
+          outstanding: rows,
+          scores: new Float32Array(rows),
+          queuedAt: performance.now(),
+          timing,
+          failed: false,
+          resolve,
+          reject,
+        });
+        queuedRows += rows;
+        pump();
+      });
+    },
+    get pendingRows() {
+      return queuedRows + runningRows;
+    },
+    drain() {
+      if (queuedRows === 0 && inFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => drained.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,18 @@
+export {
+  type BatchingOptions,
+  createMicroBatcher,
+  type InferenceTiming,
+  type MicroBatcher,
+  type Schedule,
+} from './batcher.js';
+export { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
+export {
+  createModelEngine,
+  type EngineOptions,
+  type ModelEngine,
+  type ModelStatus,
+  type ServingModel,
+  type VersionStatus,
+} from './engine.js';
+export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
+export { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';

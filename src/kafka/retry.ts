@@ -1,0 +1,41 @@
+/**
+ * Retrying what failed because of the infrastructure: exponential backoff with full jitter, capped, until
+ * it succeeds, the error is one retrying cannot fix, or the process is stopping. The first attempt always
+ * runs, so work in flight at shutdown still gets its chance to finish.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StreamscoreError } from '../errors/index.js';
+
+export interface RetryOptions {
+  initialMs: number;
+  maxMs: number;
+  /** Aborted when the process stops: no further attempt is made. */
+  signal: AbortSignal;
+  /** Errors retrying cannot fix (a lost partition, a fenced producer): rethrown at once. */
+  isFinal?: (error: unknown) => boolean;
+  onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
+}
+
+export async function retryUntilDone<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (options.isFinal?.(error)) throw error;
+      if (options.signal.aborted) {
+        throw new StreamscoreError('SHUTTING_DOWN', 'stopping; the batch is left uncommitted', {
+          cause: error,
+        });
+      }
+      const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** (attempt - 1));
+      const waitMs = Math.round(Math.random() * ceiling);
+      options.onRetry?.(error, attempt, waitMs);
+      await sleep(waitMs, undefined, { signal: options.signal }).catch(() => undefined);
+      if (options.signal.aborted) {
+        throw new StreamscoreError('SHUTTING_DOWN', 'stopping; the batch is left uncommitted', {
+          cause: error,
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,9 @@
+export {
+  type BatchOutput,
+  createScoringPipeline,
+  type PartitionBatch,
+  type ScoringPipeline,
+  type ScoringPipelineOptions,
+  type StageTiming,
+  type TraceparentFor,
+} from './scoring.js';

@@ -1,0 +1,7 @@
+export { type Random, seededRandom } from './random.js';
+export {
+  type CardTransaction,
+  type Channel,
+  type SampleOptions,
+  sampleTransactions,
+} from './transactions.js';

@@ -1,0 +1,62 @@
+/**
+ * The pipeline's seams, published on diagnostics channels. Stages publish; logging, metrics and tracing
+ * subscribe from outside, so the hot path never imports them and costs one `hasSubscribers` check when
+ * nobody listens.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { StreamscoreError } from '../errors/index.js';
+
+export interface RecordRejected {
+  topic: string;
+  partition: number;
+  offset: string;
+  error: StreamscoreError;
+}
+
+export interface BatchPublished {
+  topic: string;
+  partition: number;
+  /** Records fetched in this batch, including rejected ones. */
+  records: number;
+  predictions: number;
+  rejected: number;
+  lastOffset: string;
+  /** The partition's end offset when the batch was fetched; lag = highWatermark - (lastOffset + 1). */
+  highWatermark?: string | undefined;
+  /** performance.now() when the batch arrived and when its predictions were acknowledged. */
+  fetchedAt: number;
+  publishedAt: number;
+}
+
+export interface InferenceBatch {
+  /** name@version */
+  model: string;
+  rows: number;
+  /** How long the oldest row of the batch waited for it, in milliseconds. */
+  waitMs: number;
+}
+
+export interface PredictionCacheLookup {
+  model: string;
+  hits: number;
+  misses: number;
+}
+
+export interface ModelSwapped {
+  model: string;
+  from: string | undefined;
+  to: string;
+  reason: 'initial' | 'new-version' | 'rollback';
+}
+
+export const inferenceBatch = diagnostics.channel('streamscore:inference.batch');
+export const predictionCacheLookup = diagnostics.channel('streamscore:cache.lookup');
+export const modelSwapped = diagnostics.channel('streamscore:model.swapped');
+export const recordRejected = diagnostics.channel('streamscore:record.rejected');
+export const batchPublished = diagnostics.channel('streamscore:batch.published');
+
+export function subscribe<T>(channel: diagnostics.Channel, listener: (message: T) => void): () => void {
+  const handler = (message: unknown) => listener(message as T);
+  channel.subscribe(handler);
+  return () => channel.unsubscribe(handler);
+}

@@ -1,0 +1,144 @@
+/**
+ * Metrics a team can alert on, in Prometheus' conventions (streamscore_ prefix, base units, counters
+ * ending in _total once exported). They are fed from the pipeline's diagnostics channels and from a few
+ * gauges read at scrape time, so the hot path only pays for a channel publish.
+ */
+import type { Attributes, BatchObservableCallback, Meter } from '@opentelemetry/api';
+import {
+  type BatchPublished,
+  batchPublished,
+  type InferenceBatch,
+  inferenceBatch,
+  type PredictionCacheLookup,
+  predictionCacheLookup,
+  type RecordRejected,
+  recordRejected,
+  subscribe,
+} from './events.js';
+
+export interface MetricSources {
+  /** Rows queued for or in inference, per model. */
+  pendingRows(): { model: string; rows: number }[];
+  /** The version each model serves. */
+  servingVersions(): { model: string; version: string }[];
+  version: string;
+}
+
+export interface PipelineMetrics {
+  /** Time from each event's event_time to its prediction's acknowledgement. */
+  recordEndToEnd(eventTimesMs: readonly number[], publishedAtMs: number): void;
+  close(): void;
+}
+
+const LATENCY_BUCKETS_SECONDS = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+const ROW_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384];
+
+export function registerPipelineMetrics(meter: Meter, sources: MetricSources): PipelineMetrics {
+  const recordsIn = meter.createCounter('streamscore.records.in', {
+    description: 'Records consumed from the input topic.',
+  });
+  const predictionsOut = meter.createCounter('streamscore.predictions.out', {
+    description: 'Predictions acknowledged by the brokers.',
+  });
+  const deadLettered = meter.createCounter('streamscore.dead.lettered', {
+    description: 'Records set aside to the dead-letter topic, by error code.',
+  });
+  const decodeErrors = meter.createCounter('streamscore.decode.errors', {
+    description: 'Records that failed Avro decoding.',
+  });
+  const inferenceErrors = meter.createCounter('streamscore.inference.errors', {
+    description: 'Records the model raised an error on.',
+  });
+  const cacheHits = meter.createCounter('streamscore.cache.hits', { description: 'Prediction cache hits.' });
+  const cacheMisses = meter.createCounter('streamscore.cache.misses', {
+    description: 'Prediction cache misses.',
+  });
+  const batchRows = meter.createHistogram('streamscore.inference.batch.rows', {
+    description: 'Rows per inference call.',
+    advice: { explicitBucketBoundaries: ROW_BUCKETS },
+  });
+  const batchWait = meter.createHistogram('streamscore.inference.batch.wait', {
+    description: 'Time the oldest row of an inference batch waited for it.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+  });
+  const processing = meter.createHistogram('streamscore.batch.processing', {
+    description: 'Time from a partition batch arriving to its output being acknowledged.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+  });
+  const endToEnd = meter.createHistogram('streamscore.end_to_end.latency', {
+    description: "Time from an event's event_time to its prediction being acknowledged.",
+    unit: 's',
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+  });
+
+  // Lag per partition as of each partition's last delivered batch: high watermark minus next offset.
+  const lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  const consumerLag = meter.createObservableGauge('kafka.consumergroup.group.lag', {
+    description:
+      'Records between the last delivered offset and the end of the partition, as of its last batch.',
+  });
+  const pending = meter.createObservableGauge('streamscore.inference.pending.rows', {
+    description: 'Rows queued for or in inference.',
+  });
+  const serving = meter.createObservableGauge('streamscore.model.serving', {
+    description: 'The model version serving (value 1, version as a label).',
+  });
+  const buildInfo = meter.createObservableGauge('streamscore.build.info', {
+    description: 'streamscore version (value 1).',
+  });
+  const observables = [consumerLag, pending, serving, buildInfo];
+  const observe: BatchObservableCallback = (result) => {
+    for (const entry of lag.values()) {
+      result.observe(consumerLag, entry.lag, { topic: entry.topic, partition: String(entry.partition) });
+    }
+    for (const { model, rows } of sources.pendingRows()) result.observe(pending, rows, { model });
+    for (const { model, version } of sources.servingVersions())
+      result.observe(serving, 1, { model, version });
+    result.observe(buildInfo, 1, { version: sources.version });
+  };
+  meter.addBatchObservableCallback(observe, observables);
+
+  const unsubscribers = [
+    subscribe<BatchPublished>(batchPublished, (batch) => {
+      const attributes: Attributes = { topic: batch.topic };
+      recordsIn.add(batch.records, attributes);
+      predictionsOut.add(batch.predictions, attributes);
+      processing.record((batch.publishedAt - batch.fetchedAt) / 1000, attributes);
+      if (batch.highWatermark !== undefined) {
+        const next = BigInt(batch.lastOffset) + 1n;
+        lag.set(`${batch.topic}/${batch.partition}`, {
+          topic: batch.topic,
+          partition: batch.partition,
+          lag: Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+        });
+      }
+    }),
+    subscribe<RecordRejected>(recordRejected, ({ topic, error }) => {
+      deadLettered.add(1, { topic, code: error.code });
+      if (error.code.startsWith('RECORD_')) decodeErrors.add(1, { topic, code: error.code });
+      if (error.code === 'INFERENCE_RECORD_FAILED') inferenceErrors.add(1, { topic });
+    }),
+    subscribe<InferenceBatch>(inferenceBatch, ({ model, rows, waitMs }) => {
+      batchRows.record(rows, { model });
+      batchWait.record(waitMs / 1000, { model });
+    }),
+    subscribe<PredictionCacheLookup>(predictionCacheLookup, ({ model, hits, misses }) => {
+      if (hits > 0) cacheHits.add(hits, { model });
+      if (misses > 0) cacheMisses.add(misses, { model });
+    }),
+  ];
+
+  return {
+    recordEndToEnd(eventTimesMs, publishedAtMs) {
+      for (const eventTime of eventTimesMs) endToEnd.record(Math.max(0, publishedAtMs - eventTime) / 1000);
+    },
+    close() {
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      meter.removeBatchObservableCallback(observe, observables);
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
+import { packagePath } from '../../src/config/index.js';
+import { BadRecordError } from '../../src/errors/index.js';
+import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
+
+const codec = createAvroCodec<CardTransaction>(loadAvroSchema(packagePath('schemas/card-transaction.avsc')));
+const event = sampleTransactions({ seed: 1 }).next().value as CardTransaction;
+const encoded = codec.encode(event);
+
+function codeOf(buffer: Buffer | null): string {
+  try {
+    codec.decode(buffer);
+    return 'decoded';
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadRecordError);
+    return (error as BadRecordError).code;
+  }
+}
+
+describe('Avro codec', () => {
+  it('round-trips a sample event', () => {
+    expect({ ...codec.decode(encoded) }).toEqual(event);
+  });
+
+  it('refuses an empty or missing value', () => {
+    expect(codeOf(null)).toBe('RECORD_EMPTY');
+    expect(codeOf(Buffer.alloc(0))).toBe('RECORD_EMPTY');
+  });
+
+  it('refuses a value cut short at any point', () => {
+    for (let length = 1; length < encoded.length; length += 7) {
+      expect(['RECORD_TRUNCATED', 'RECORD_UNDECODABLE']).toContain(codeOf(encoded.subarray(0, length)));
+    }
+    expect(codeOf(encoded.subarray(0, encoded.length - 1))).toBe('RECORD_TRUNCATED');
+  });
+
+  it('refuses bytes after the datum', () => {
+    expect(codeOf(Buffer.concat([encoded, Buffer.from([0])]))).toBe('RECORD_TRAILING_BYTES');
+  });
+
+  it('refuses an enum index outside the symbols', () => {
+    // Re-encode with the channel's position holding an out-of-range index: find it by encoding both ways.
+    const pos = codec.encode({ ...event, channel: 'POS' });
+    const moto = codec.encode({ ...event, channel: 'MOTO' });
+    const at = pos.findIndex((byte, index) => byte !== moto[index]);
+    const spoiled = Buffer.from(pos);
+    spoiled[at] = 2 * 9; // zig-zag 9: there are four symbols
+    expect(codeOf(spoiled)).toBe('RECORD_UNDECODABLE');
+  });
+
+  it('refuses a bad union branch index', () => {
+    const withDevice = codec.encode({ ...event, device_id: null });
+    const withOther = codec.encode({ ...event, device_id: 'x' });
+    const at = withDevice.findIndex((byte, index) => byte !== withOther[index]);
+    const spoiled = Buffer.from(withDevice);
+    spoiled[at] = 2 * 5;
+    expect(codeOf(spoiled)).toBe('RECORD_UNDECODABLE');
+  });
+});

@@ -1,0 +1,621 @@
+/**
+ * The fault suite's harness, after Kafka's own transactions system test: a bounded input published at a
+ * steady rate, a processor that is hurt while it runs, then every topic read back to its end and checked
+ * against the input. Produces the figures each scenario prints: records in, distinct predictions, lost,
+ * duplicates (total and worst partition), duplicates a read_committed consumer sees, per-key order
+ * violations, dead-lettered records, recovery time.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { IHeaders, Kafka, Message } from 'kafkajs';
+import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
+import { packagePath } from '../../src/config/index.js';
+import type { Prediction } from '../../src/routing/index.js';
+import type { CardTransaction } from '../../src/sample/index.js';
+import { createTopics, uniqueName, withAdmin } from '../support/kafka.js';
+import { eventCodec } from '../support/malformed.js';
+import { type LogLine, serviceEnvironment } from '../support/processes.js';
+
+export const predictionCodec = createAvroCodec<Prediction>(
+  loadAvroSchema(packagePath('schemas/prediction.avsc')),
+);
+
+export const PARTITIONS = 3;
+
+export interface FaultTopics {
+  input: string;
+  output: string;
+  deadLetter: string;
+  groupId: string;
+}
+
+/** Input, output and dead-letter topics (the service refuses to start without all three) and a group. */
+export async function createFaultTopics(kafka: Kafka, scenario: string): Promise<FaultTopics> {
+  const input = uniqueName(`${scenario}-in`);
+  const topics = {
+    input,
+    output: uniqueName(`${scenario}-out`),
+    deadLetter: `${input}.DLT`,
+    groupId: uniqueName(`${scenario}-group`),
+  };
+  await createTopics(kafka, [topics.input, topics.output, topics.deadLetter], PARTITIONS);
+  return topics;
+}
+
+/**
+ * The environment of one `streamscore serve` instance on these topics. The session timeout is cut to 10 s
+ * (the default is 30 s) because after a SIGKILL the group waits that long for the dead member before the
+ * restarted one gets its partitions; with 30 s the kill scenarios alone would take minutes. Hot reload is
+ * off: nothing here publishes models. The variant names the instance on every prediction it writes, so a
+ * prediction can be traced to the process that published it.
+ */
+export function instanceEnvironment(
+  brokers: readonly string[],
+  topics: FaultTopics,
+  instance: string,
+  settings: Record<string, string> = {},
+): NodeJS.ProcessEnv {
+  return serviceEnvironment({
+    STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
+    STREAMSCORE_KAFKA_CLIENT_ID: `streamscore-${instance}`,
+    STREAMSCORE_INPUT_TOPIC: topics.input,
+    STREAMSCORE_INPUT_GROUP_ID: topics.groupId,
+    STREAMSCORE_OUTPUT_TOPIC: topics.output,
+    STREAMSCORE_DEAD_LETTER_TOPIC: topics.deadLetter,
+    STREAMSCORE_INPUT_SESSION_TIMEOUT_MS: '10000',
+    STREAMSCORE_MODEL_POLL_INTERVAL_MS: '0',
+    STREAMSCORE_MODEL_VARIANT: instance,
+    ...settings,
+  });
+}
+
+// -------------------------------------------------------------------------------------------- reading
+
+export interface StoredRecord {
+  partition: number;
+  offset: bigint;
+  key: string | null;
+  keyBytes: Buffer | null;
+  value: Buffer | null;
+  /** CreateTime: when the writing client sent it (all processes share this machine's clock). */
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+  const strings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const first = Array.isArray(value) ? value[0] : value;
+    if (first !== undefined) strings[name] = first.toString();
+  }
+  return strings;
+}
+
+/**
+ * Reads a topic from the beginning to the end offsets it has when called. Progress is tracked from
+ * kafkajs's end-of-batch events rather than the records, because the last offsets of a transactional topic
+ * are commit or abort markers that no record reports. A read_committed read stops at the last stable
+ * offset, so it only finishes once every transaction on the topic is decided.
+ */
+export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  options: { readCommitted: boolean; timeoutMs?: number },
+): Promise<StoredRecord[]> {
+  const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  const remaining = new Map(
+    ends
+      .filter(({ high, low }) => BigInt(high) > BigInt(low))
+      .map(({ partition, high }) => [partition, BigInt(high)]),
+  );
+  const records: StoredRecord[] = [];
+  if (remaining.size === 0) return records;
+
+  const consumer = kafka.consumer({
+    groupId: uniqueName('fault-reader'),
+    allowAutoTopicCreation: false,
+    readUncommitted: !options.readCommitted,
+    maxWaitTimeInMs: 500,
+  });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = remaining.get(payload.partition);
+    if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) remaining.delete(payload.partition);
+    if (remaining.size === 0) finish();
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          records.push({
+            partition: batch.partition,
+            offset: BigInt(message.offset),
+            key: message.key?.toString() ?? null,
+            keyBytes: message.key,
+            value: message.value,
+            timestamp: Number(message.timestamp),
+            headers: headerStrings(message.headers),
+          });
+        }
+      },
+    });
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const outcome = await Promise.race([
+      finished.then(() => 'done' as const),
+      sleep(timeoutMs, 'timeout' as const),
+    ]);
+    if (outcome === 'timeout') {
+      throw new Error(
+        `reading ${topic} (${options.readCommitted ? 'read_committed' : 'read_uncommitted'}) did not reach the end ` +
+          `of partitions ${[...remaining.keys()].join(', ')} within ${timeoutMs} ms (an open transaction holds the ` +
+          `last stable offset back, or the topic is unreadable)`,
+      );
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return records.sort((a, b) => a.partition - b.partition || Number(a.offset - b.offset));
+}
+
+/** Waits until the group has committed every input offset; returns whether it did in time. */
+export async function waitForAllCommitted(
+  kafka: Kafka,
+  groupId: string,
+  topic: string,
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  return withAdmin(kafka, async (admin) => {
+    for (;;) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const ends = await admin.fetchTopicOffsets(topic);
+      const done = ends.every(
+        ({ partition, high }) =>
+          committed?.partitions.find((p) => p.partition === partition)?.offset === high,
+      );
+      if (done) return true;
+      if (Date.now() > deadline) return false;
+      await sleep(250);
+    }
+  });
+}
+
+/** The group's committed offset on each partition of `topic` (0 where nothing is committed yet). */
+export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<bigint[]> {
+  const [committed] = await withAdmin(kafka, (admin) => admin.fetchOffsets({ groupId, topics: [topic] }));
+  const offsets = Array.from({ length: PARTITIONS }, () => 0n);
+  for (const { partition, offset } of committed?.partitions ?? [])
+    offsets[partition] = BigInt(Math.max(0, Number(offset)));
+  return offsets;
+}
+
+/**
+ * Predictions an instance published for input records at or past the offsets committed when it stopped:
+ * work the next instance will be handed again, since its offsets were never committed.
+ */
+export function publishedPastCommitted(
+  input: readonly StoredRecord[],
+  output: readonly StoredRecord[],
+  instance: string,
+  committed: readonly bigint[],
+): number[] {
+  const where = new Map<string, StoredRecord>();
+  for (const record of input) where.set(eventCodec.decode(record.value).event_id, record);
+  const counts = Array.from({ length: PARTITIONS }, () => 0);
+  for (const { prediction } of decodePredictions(output)) {
+    if (prediction.variant !== instance) continue;
+    const source = where.get(prediction.event_id);
+    if (source && source.offset >= committed[source.partition]!) counts[source.partition]! += 1;
+  }
+  return counts;
+}
+
+// -------------------------------------------------------------------------------------- publishing
+
+export interface SteadyProducer {
+  /** Records acknowledged so far. */
+  sent(): number;
+  /** Stops sending after the chunk in flight (for the moments the broker is away on purpose). */
+  pause(): void;
+  resume(): void;
+  /** Resolves when every record is acknowledged. */
+  readonly done: Promise<void>;
+  /** Gives up early (teardown). */
+  stop(): Promise<void>;
+}
+
+const TICK_MS = 100;
+
+/**
+ * Publishes `messages` in order at `ratePerSecond`, in one send per 100 ms tick, so faults land while
+ * records keep arriving. A failed send is retried after a pause; the input is read back from the topic
+ * afterwards, so a record a retry wrote twice is counted as two records in, never blamed on the service.
+ */
+export function startSteadyProducer(
+  kafka: Kafka,
+  topic: string,
+  messages: readonly Message[],
+  ratePerSecond: number,
+): SteadyProducer {
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    retry: { retries: 20, maxRetryTime: 2_000 },
+  });
+  let sent = 0;
+  let paused = false;
+  let stopped = false;
+  let activeMs = 0;
+
+  const loop = async () => {
+    await producer.connect();
+    let lastTick = performance.now();
+    while (sent < messages.length && !stopped) {
+      const now = performance.now();
+      if (!paused) activeMs += now - lastTick;
+      lastTick = now;
+      const due = Math.min(messages.length, Math.floor((activeMs / 1000) * ratePerSecond));
+      if (!paused && due > sent) {
+        try {
+          await producer.send({ topic, messages: messages.slice(sent, due), acks: -1 });
+          sent = due;
+        } catch {
+          await sleep(500);
+        }
+      }
+      await sleep(TICK_MS);
+    }
+    await producer.disconnect();
+  };
+  const done = loop();
+  return {
+    sent: () => sent,
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+    },
+    done,
+    stop: async () => {
+      stopped = true;
+      await done.catch(() => undefined);
+    },
+  };
+}
+
+/** Sample events as Kafka messages keyed by account, so one account's events share a partition. */
+export function eventMessages(events: readonly CardTransaction[]): Message[] {
+  return events.map((event) => ({ key: event.account_id, value: eventCodec.encode(event) }));
+}
+
+// -------------------------------------------------------------------------------------- progress
+
+export interface PredictionWatcher {
+  /** Distinct event ids predicted so far (read_uncommitted: progress, not proof). */
+  distinct(): number;
+  waitForDistinct(count: number, timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Follows the output topic while a scenario runs, so faults can be timed by progress. */
+export async function watchPredictions(kafka: Kafka, topic: string): Promise<PredictionWatcher> {
+  const seen = new Set<string>();
+  const consumer = kafka.consumer({
+    groupId: uniqueName('fault-watcher'),
+    allowAutoTopicCreation: false,
+    readUncommitted: true,
+    maxWaitTimeInMs: 200,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      for (const message of batch.messages) seen.add(predictionCodec.decode(message.value).event_id);
+    },
+  });
+  return {
+    distinct: () => seen.size,
+    async waitForDistinct(count, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (seen.size < count) {
+        if (Date.now() > deadline) {
+          throw new Error(`only ${seen.size} of ${count} events were predicted within ${timeoutMs} ms`);
+        }
+        await sleep(50);
+      }
+    },
+    stop: () => consumer.disconnect(),
+  };
+}
+
+// -------------------------------------------------------------------------------------- figures
+
+export interface Fault {
+  name: string;
+  /** When the fault was injected (Date.now()). */
+  at: number;
+  /** When the service could start recovering: the fault itself, or e.g. the broker being back. */
+  recoverableFrom: number;
+  /** The instance (variant) whose predictions count as recovery; any instance when absent. */
+  recoveredBy?: string;
+}
+
+export interface Figures {
+  recordsIn: number;
+  distinctPredictions: number;
+  lost: number;
+  duplicates: number;
+  maxDuplicatesPerPartition: number;
+  duplicatesByPartition: number[];
+  readCommittedDuplicates: number;
+  orderViolations: number;
+  deadLettered: number;
+  /** Per fault: from `recoverableFrom` to the first prediction of an event not predicted before the fault. */
+  recoveryMs: number[];
+  /** Event ids that were published but never predicted (the first few, for the failure message). */
+  lostExamples: string[];
+}
+
+export interface ScenarioRecords {
+  input: readonly StoredRecord[];
+  /** The output read with read_uncommitted: everything the service wrote, aborted transactions included. */
+  output: readonly StoredRecord[];
+  /** The output read with read_committed: what a downstream consumer sees. */
+  committedOutput: readonly StoredRecord[];
+  deadLetters: readonly StoredRecord[];
+}
+
+export interface DecodedPrediction {
+  record: StoredRecord;
+  prediction: Prediction;
+}
+
+export function decodePredictions(records: readonly StoredRecord[]): DecodedPrediction[] {
+  return records.map((record) => ({ record, prediction: predictionCodec.decode(record.value) }));
+}
+
+function countBy<T>(items: Iterable<T>): Map<T, number> {
+  const counts = new Map<T, number>();
+  for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
+  return counts;
+}
+
+/** Outputs beyond the number of times the event was published, per output partition. */
+function duplicatesByPartition(
+  inputCounts: Map<string, number>,
+  output: readonly DecodedPrediction[],
+): number[] {
+  const seen = new Map<string, number>();
+  const byPartition = Array.from({ length: PARTITIONS }, () => 0);
+  for (const { record, prediction } of output) {
+    const times = (seen.get(prediction.event_id) ?? 0) + 1;
+    seen.set(prediction.event_id, times);
+    if (times > (inputCounts.get(prediction.event_id) ?? 0)) byPartition[record.partition]! += 1;
+  }
+  return byPartition;
+}
+
+/**
+ * Per key, the order in which events first appear in the output must be the order they were published in.
+ * Counts the first occurrences that come after an event published later for the same key.
+ */
+export function orderViolations(
+  input: readonly StoredRecord[],
+  output: readonly DecodedPrediction[],
+): number {
+  const position = new Map<string, number>();
+  input.forEach((record, index) => {
+    const id = eventCodec.decode(record.value).event_id;
+    if (!position.has(id)) position.set(id, index);
+  });
+  const furthest = new Map<string, number>();
+  const first = new Set<string>();
+  let violations = 0;
+  for (const { record, prediction } of output) {
+    if (first.has(prediction.event_id)) continue;
+    first.add(prediction.event_id);
+    const key = record.key ?? '';
+    const index = position.get(prediction.event_id) ?? -1;
+    const before = furthest.get(key) ?? -1;
+    if (index < before) violations += 1;
+    else furthest.set(key, index);
+  }
+  return violations;
+}
+
+function recoveryTimes(output: readonly DecodedPrediction[], faults: readonly Fault[]): number[] {
+  return faults.map((fault) => {
+    const before = new Set(
+      output
+        .filter(({ record }) => record.timestamp <= fault.at)
+        .map(({ prediction }) => prediction.event_id),
+    );
+    let firstNew = Number.POSITIVE_INFINITY;
+    for (const { record, prediction } of output) {
+      if (fault.recoveredBy !== undefined && prediction.variant !== fault.recoveredBy) continue;
+      if (record.timestamp > fault.at && !before.has(prediction.event_id)) {
+        firstNew = Math.min(firstNew, record.timestamp);
+      }
+    }
+    return firstNew - fault.recoverableFrom;
+  });
+}
+
+/** The figures of a scenario whose input is all valid card transactions. */
+export function measure(records: ScenarioRecords, faults: readonly Fault[]): Figures {
+  const inputIds = records.input.map((record) => eventCodec.decode(record.value).event_id);
+  const inputCounts = countBy(inputIds);
+  const output = decodePredictions(records.output);
+  const committed = decodePredictions(records.committedOutput);
+  const predicted = new Set(output.map(({ prediction }) => prediction.event_id));
+  const committedPredicted = new Set(committed.map(({ prediction }) => prediction.event_id));
+  // Lost means a downstream (read_committed) consumer never sees a prediction for the event.
+  const lost = [...inputCounts.keys()].filter((id) => !committedPredicted.has(id));
+  const byPartition = duplicatesByPartition(inputCounts, output);
+  return {
+    recordsIn: records.input.length,
+    distinctPredictions: predicted.size,
+    lost: lost.length,
+    lostExamples: lost.slice(0, 5),
+    duplicates: byPartition.reduce((sum, count) => sum + count, 0),
+    maxDuplicatesPerPartition: Math.max(...byPartition),
+    duplicatesByPartition: byPartition,
+    readCommittedDuplicates: duplicatesByPartition(inputCounts, committed).reduce(
+      (sum, count) => sum + count,
+      0,
+    ),
+    orderViolations: orderViolations(records.input, committed),
+    deadLettered: records.deadLetters.length,
+    recoveryMs: recoveryTimes(output, faults),
+  };
+}
+
+function seconds(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never';
+}
+
+/** The one line each scenario prints, whatever its assertions say afterwards. */
+export function printFigures(
+  scenario: string,
+  figures: Figures,
+  extra: Record<string, string | number> = {},
+): void {
+  const parts = [
+    `records in ${figures.recordsIn}`,
+    `distinct predictions ${figures.distinctPredictions}`,
+    `lost ${figures.lost}`,
+    `duplicates ${figures.duplicates} (max per partition ${figures.maxDuplicatesPerPartition})`,
+    `read_committed duplicates ${figures.readCommittedDuplicates}`,
+    `order violations ${figures.orderViolations}`,
+    `dead-lettered ${figures.deadLettered}`,
+    `recovery time ${figures.recoveryMs.length ? figures.recoveryMs.map(seconds).join(' / ') : 'n/a'}`,
+    ...Object.entries(extra).map(([name, value]) => `${name} ${value}`),
+  ];
+  console.log(`[faults] ${scenario}: ${parts.join(', ')}`);
+}
+
+/**
+ * Most records one fetch can hand the service for one partition: every record occupies more than its key
+ * and value on the wire, so a fetch of `maxBytesPerPartition` holds at most that many bytes' worth of the
+ * smallest key + value in the partition. (A fetch may exceed the limit only when its first record batch
+ * alone does, and the test producer's batches are a few kilobytes.)
+ */
+export function largestBatch(input: readonly StoredRecord[], maxBytesPerPartition: number): number {
+  const smallest = Math.min(
+    ...input.map((record) => (record.key?.length ?? 0) + (record.value?.length ?? 0)),
+  );
+  return Math.ceil(maxBytesPerPartition / smallest);
+}
+
+// ------------------------------------------------------------------------------------ ownership
+
+export interface Assignment {
+  /** When the instance logged that it joined this generation (Date.now() of its log line). */
+  time: number;
+  partitions: number[];
+}
+
+/** An instance's assignments in order, from its 'joined consumer group' log lines. */
+export function assignments(logs: readonly LogLine[], topic: string): Assignment[] {
+  return logs
+    .filter((line) => line.msg === 'joined consumer group')
+    .map((line) => ({
+      time: Number(line.time),
+      partitions: [...((line.assignment as Record<string, number[]> | undefined)?.[topic] ?? [])].sort(),
+    }));
+}
+
+export interface OwnershipViolation {
+  instance: string;
+  partition: number;
+  eventId: string;
+  /** When the prediction was sent, and the assignment the instance had then (undefined: none yet). */
+  sentAt: number;
+  heldThen: number[] | undefined;
+}
+
+/**
+ * Predictions an instance sent for an input partition it did not hold at the time: after it had joined a
+ * generation without that partition. The service commits right after a batch's predictions are
+ * acknowledged, so each of these is followed by a commit to a partition the instance had given up.
+ * Conservative: a batch sent between the instance rejoining and its join being logged is not counted.
+ */
+export function publishedOutsideAssignment(
+  input: readonly StoredRecord[],
+  output: readonly StoredRecord[],
+  instances: ReadonlyMap<string, readonly Assignment[]>,
+): OwnershipViolation[] {
+  const partitionOf = new Map<string, number>();
+  for (const record of input) partitionOf.set(eventCodec.decode(record.value).event_id, record.partition);
+  const violations: OwnershipViolation[] = [];
+  for (const { record, prediction } of decodePredictions(output)) {
+    const timeline = instances.get(prediction.variant);
+    const partition = partitionOf.get(prediction.event_id);
+    if (!timeline || partition === undefined) continue;
+    const held = timeline.filter((assignment) => assignment.time <= record.timestamp).at(-1)?.partitions;
+    if (!held?.includes(partition)) {
+      violations.push({
+        instance: prediction.variant,
+        partition,
+        eventId: prediction.event_id,
+        sentAt: record.timestamp,
+        heldThen: held,
+      });
+    }
+  }
+  return violations;
+}
+
+// ------------------------------------------------------------------------------------ group commits
+
+export interface OffsetCommit {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** When the broker appended the commit. */
+  timestamp: number;
+}
+
+/**
+ * Every offset commit of a group, in the order the coordinator wrote them, read from __consumer_offsets
+ * (read_committed: transactional commits count once their transaction commits). Keys of version 0 and 1
+ * are offset commits: group, topic, partition; every value version starts with the offset.
+ */
+export async function readOffsetCommits(kafka: Kafka, groupId: string): Promise<OffsetCommit[]> {
+  const records = await readToEnd(kafka, '__consumer_offsets', { readCommitted: true });
+  const commits: OffsetCommit[] = [];
+  for (const { keyBytes: key, value, timestamp } of records) {
+    if (!key || !value || key.readInt16BE(0) > 1) continue;
+    let at = 2;
+    const text = () => {
+      const length = key.readInt16BE(at);
+      const read = key.toString('utf8', at + 2, at + 2 + length);
+      at += 2 + length;
+      return read;
+    };
+    if (text() !== groupId) continue;
+    const topic = text();
+    commits.push({ topic, partition: key.readInt32BE(at), offset: value.readBigInt64BE(2), timestamp });
+  }
+  // One group lives on one partition of __consumer_offsets, so offset order there is commit order.
+  return commits;
+}
+
+/** Commits that moved a partition's committed offset backwards: someone committed stale progress. */
+export function offsetRegressions(commits: readonly OffsetCommit[]): OffsetCommit[] {
+  const latest = new Map<string, bigint>();
+  const regressions: OffsetCommit[] = [];
+  for (const commit of commits) {
+    const where = `${commit.topic}/${commit.partition}`;
+    const previous = latest.get(where);
+    if (previous !== undefined && commit.offset < previous) regressions.push(commit);
+    latest.set(where, commit.offset);
+  }
+  return regressions;
+}
