@@ -1,6 +1,6 @@
 /**
  * The admin HTTP server: operations on the running process (models now; health and metrics join it).
- * Small on purpose: node:http, JSON in and out, a route table. It listens on localhost unless
+ * Small on purpose: node:http, JSON in and out (text where a route says so), a route table. It listens on localhost unless
  * configured otherwise, because rollback is an operation, not a public API.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -39,10 +39,11 @@ function match(pattern: string, path: string): Record<string, string> | undefine
   return params;
 }
 
-function send(response: ServerResponse, { status, body }: AdminResponse): void {
-  const text = JSON.stringify(body);
+function send(response: ServerResponse, { status, body, contentType }: AdminResponse): void {
+  const asText = contentType !== undefined && typeof body === 'string';
+  const text = asText ? body : JSON.stringify(body);
   response.writeHead(status, {
-    'content-type': 'application/json',
+    'content-type': asText ? contentType : 'application/json',
     'content-length': Buffer.byteLength(text),
   });
   response.end(text);

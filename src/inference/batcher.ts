@@ -7,7 +7,7 @@
  * Each request gets its own scores back, in its own row order.
  */
 import { StreamscoreError } from '../errors/index.js';
-import { type InferenceBatch, inferenceBatch } from '../telemetry/index.js';
+import { type InferenceBatch, inferenceBatch, type ModelVersion } from '../telemetry/index.js';
 
 export interface BatchingOptions {
   maxBatchSize: number;
@@ -59,7 +59,7 @@ export interface MicroBatcher {
 }
 
 export function createMicroBatcher(
-  model: string,
+  model: ModelVersion,
   width: number,
   run: (features: Float32Array, rows: number) => Promise<Float32Array>,
   options: BatchingOptions,
@@ -114,7 +114,7 @@ export function createMicroBatcher(
     const failure =
       error instanceof Error
         ? error
-        : new StreamscoreError('INFERENCE_FAILED', `inference failed on ${model}`);
+        : new StreamscoreError('INFERENCE_FAILED', `inference failed on ${model.model}@${model.version}`);
     for (const { request } of slices) {
       if (request.failed) continue;
       request.failed = true;
@@ -130,7 +130,7 @@ export function createMicroBatcher(
     for (const { request } of batch.slices) if (request.timing) request.timing.startedAt ??= startedAt;
     if (inferenceBatch.hasSubscribers) {
       inferenceBatch.publish({
-        model,
+        ...model,
         rows: batch.rows,
         waitMs: startedAt - batch.oldest,
       } satisfies InferenceBatch);

@@ -1,6 +1,9 @@
 /**
- * The prediction cache: the score a model version gave an exact feature row. Keys carry the version and
- * the row's bytes, so a hit is the score a miss would compute and never one from another version.
+ * The prediction cache: the score a model version gave an exact feature row. A hit is the score a miss
+ * would compute, never one from another version or another row: entries are found by a hash of the version
+ * and the row's bits, and hold those bits, which every lookup compares in full. Hashing to a small integer
+ * instead of building a string key per row keeps a lookup free of allocation, so a stream that never
+ * repeats pays one hash and one map probe per row.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -30,31 +33,78 @@ export interface PredictionCache {
   readonly size: number;
 }
 
-function rowKey(version: string, features: Float32Array, row: number, width: number): string {
-  // Two UTF-16 code units per float32: the row's exact bits, cheaper to hash than a hex or base64 form.
-  const bits = new Uint16Array(features.buffer, features.byteOffset + row * width * 4, width * 2);
-  return version + String.fromCharCode(...bits);
+interface Entry {
+  version: string;
+  bits: Uint32Array;
+  score: number;
 }
 
+const rotateLeft = (value: number, bits: number) => (value << bits) | (value >>> (32 - bits));
+
+/** MurmurHash3 (x86, 32-bit) over whole words: each word is mixed in, so rows of nearby floats spread apart. */
+function mixWord(hash: number, word: number): number {
+  let mixed = Math.imul(word, 0xcc9e2d51);
+  mixed = Math.imul(rotateLeft(mixed, 15), 0x1b873593);
+  return (Math.imul(rotateLeft(hash ^ mixed, 13), 5) + 0xe6546b64) | 0;
+}
+
+function hashVersion(version: string): number {
+  let hash = 0;
+  for (let index = 0; index < version.length; index++) hash = mixWord(hash, version.charCodeAt(index));
+  return hash;
+}
+
+function hashRow(seed: number, bits: Uint32Array, start: number, width: number): number {
+  let hash = seed;
+  for (let index = start; index < start + width; index++) hash = mixWord(hash, bits[index]!);
+  hash ^= width * 4;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  // 30 bits: a small integer V8 keeps unboxed, so the map probe allocates nothing.
+  return (hash ^ (hash >>> 16)) & 0x3fffffff;
+}
+
+function holds(entry: Entry, version: string, bits: Uint32Array, start: number): boolean {
+  if (entry.version !== version) return false;
+  const own = entry.bits;
+  for (let index = 0; index < own.length; index++) if (own[index] !== bits[start + index]) return false;
+  return true;
+}
+
+const rowBits = (features: Float32Array) =>
+  new Uint32Array(features.buffer, features.byteOffset, features.length);
+
 export function createPredictionCache(options: CacheOptions): PredictionCache {
-  const cache = new LRUCache<string, number>({
+  const cache = new LRUCache<number, Entry>({
     max: options.maxEntries,
     ttl: options.ttlMs,
     ttlAutopurge: false,
   });
   return {
     lookup(version, features, rows, width, scores) {
+      const bits = rowBits(features);
+      const seed = hashVersion(version);
       const misses: number[] = [];
       for (let row = 0; row < rows; row++) {
-        const hit = cache.get(rowKey(version, features, row, width));
-        if (hit === undefined) misses.push(row);
-        else scores[row] = hit;
+        const start = row * width;
+        const entry = cache.get(hashRow(seed, bits, start, width));
+        if (entry !== undefined && holds(entry, version, bits, start)) scores[row] = entry.score;
+        else misses.push(row);
       }
       return misses;
     },
     store(version, features, rowIndexes, width, scores) {
-      for (const [index, row] of rowIndexes.entries())
-        cache.set(rowKey(version, features, row, width), scores[index]!);
+      const bits = rowBits(features);
+      const seed = hashVersion(version);
+      for (const [index, row] of rowIndexes.entries()) {
+        const start = row * width;
+        // Two rows with one hash share a slot: the newer replaces the older, which is then a miss again.
+        cache.set(hashRow(seed, bits, start, width), {
+          version,
+          bits: bits.slice(start, start + width),
+          score: scores[index]!,
+        });
+      }
     },
     get size() {
       return cache.size;

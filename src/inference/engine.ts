@@ -125,7 +125,8 @@ export function createModelEngine(
       const misses = cache.lookup(key, features, rows, width, scores);
       if (predictionCacheLookup.hasSubscribers) {
         predictionCacheLookup.publish({
-          model: deployment.id,
+          model: name,
+          version: deployment.manifest.version,
           hits: rows - misses.length,
           misses: misses.length,
         } satisfies PredictionCacheLookup);
@@ -173,7 +174,7 @@ export function createModelEngine(
         manifest,
         features,
         batcher: createMicroBatcher(
-          id,
+          { model: name, version: manifest.version },
           features.width,
           (rows, count) => executor.score(executorKey, rows, count),
           {

@@ -88,25 +88,22 @@ export interface HealthRoutes {
 export function healthRoutes(readiness: Readiness): HealthRoutes {
   const delay = monitorEventLoopDelay({ resolution: 20 });
   delay.enable();
+  const live: AdminRoute['handle'] = () => {
+    const maxDelayMs = delay.max / 1e6;
+    delay.reset();
+    const alive = maxDelayMs < EVENT_LOOP_STUCK_MS;
+    return { status: alive ? 200 : 503, body: { alive, eventLoopMaxDelayMs: Math.round(maxDelayMs) } };
+  };
+  const ready: AdminRoute['handle'] = () => ({
+    status: readiness.ready ? 200 : 503,
+    body: { ready: readiness.ready, reasons: readiness.reasons },
+  });
+  // The Kubernetes names, and the Open Inference Protocol's for tools that probe KServe-style servers.
   const routes: AdminRoute[] = [
-    {
-      method: 'GET',
-      path: '/healthz',
-      handle: () => {
-        const maxDelayMs = delay.max / 1e6;
-        delay.reset();
-        const alive = maxDelayMs < EVENT_LOOP_STUCK_MS;
-        return { status: alive ? 200 : 503, body: { alive, eventLoopMaxDelayMs: Math.round(maxDelayMs) } };
-      },
-    },
-    {
-      method: 'GET',
-      path: '/readyz',
-      handle: () => ({
-        status: readiness.ready ? 200 : 503,
-        body: { ready: readiness.ready, reasons: readiness.reasons },
-      }),
-    },
+    { method: 'GET', path: '/healthz', handle: live },
+    { method: 'GET', path: '/v2/health/live', handle: live },
+    { method: 'GET', path: '/readyz', handle: ready },
+    { method: 'GET', path: '/v2/health/ready', handle: ready },
   ];
   return { routes, close: () => delay.disable() };
 }

@@ -105,6 +105,7 @@ export async function startService(
   const readiness = trackReadiness(config.health.stallTimeoutMs, () => engine.status().serving !== undefined);
   const health = healthRoutes(readiness);
   const metrics = registerPipelineMetrics(telemetry.meter, {
+    inputTopic: config.input.topic,
     pendingRows: () => [{ model: model.name, rows: engine.pendingRows }],
     servingVersions: () => {
       const version = engine.status().serving?.version;

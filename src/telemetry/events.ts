@@ -28,16 +28,19 @@ export interface BatchPublished {
   publishedAt: number;
 }
 
-export interface InferenceBatch {
-  /** name@version */
+/** Which model version did the work: the labels every per-model metric carries. */
+export interface ModelVersion {
   model: string;
+  version: string;
+}
+
+export interface InferenceBatch extends ModelVersion {
   rows: number;
   /** How long the oldest row of the batch waited for it, in milliseconds. */
   waitMs: number;
 }
 
-export interface PredictionCacheLookup {
-  model: string;
+export interface PredictionCacheLookup extends ModelVersion {
   hits: number;
   misses: number;
 }

@@ -5,6 +5,7 @@ export {
   type InferenceBatch,
   inferenceBatch,
   type ModelSwapped,
+  type ModelVersion,
   modelSwapped,
   type PredictionCacheLookup,
   predictionCacheLookup,

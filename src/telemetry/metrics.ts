@@ -1,9 +1,12 @@
 /**
- * Metrics a team can alert on, in Prometheus' conventions (streamscore_ prefix, base units, counters
- * ending in _total once exported). They are fed from the pipeline's diagnostics channels and from a few
+ * Metrics a team can alert on, in Prometheus' conventions: streamscore_ prefix, the base unit at the end
+ * of the name (the Prometheus exporter does not append it), counters ending in _total once exported.
+ * Per-model series carry `model` and `version` labels, and exist from the start at zero, so a rate or an
+ * absent() alert works before the first cache hit or dead letter. They are fed from the pipeline's diagnostics channels and from a few
  * gauges read at scrape time, so the hot path only pays for a channel publish.
  */
 import type { Attributes, BatchObservableCallback, Meter } from '@opentelemetry/api';
+import { type ErrorCode, ErrorCodes } from '../errors/index.js';
 import {
   type BatchPublished,
   batchPublished,
@@ -16,7 +19,14 @@ import {
   subscribe,
 } from './events.js';
 
+const BAD_RECORD_CODES = (Object.keys(ErrorCodes) as ErrorCode[]).filter(
+  (code) => ErrorCodes[code] === 'bad-record',
+);
+const isDecodeError = (code: ErrorCode) => code.startsWith('RECORD_');
+
 export interface MetricSources {
+  /** The input topic, whose counters are created at zero. */
+  inputTopic: string;
   /** Rows queued for or in inference, per model. */
   pendingRows(): { model: string; rows: number }[];
   /** The version each model serves. */
@@ -59,17 +69,17 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
     description: 'Rows per inference call.',
     advice: { explicitBucketBoundaries: ROW_BUCKETS },
   });
-  const batchWait = meter.createHistogram('streamscore.inference.batch.wait', {
+  const batchWait = meter.createHistogram('streamscore.inference.batch.wait.seconds', {
     description: 'Time the oldest row of an inference batch waited for it.',
     unit: 's',
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
   });
-  const processing = meter.createHistogram('streamscore.batch.processing', {
+  const processing = meter.createHistogram('streamscore.batch.processing.seconds', {
     description: 'Time from a partition batch arriving to its output being acknowledged.',
     unit: 's',
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
   });
-  const endToEnd = meter.createHistogram('streamscore.end_to_end.latency', {
+  const endToEnd = meter.createHistogram('streamscore.end_to_end.latency.seconds', {
     description: "Time from an event's event_time to its prediction being acknowledged.",
     unit: 's',
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
@@ -102,6 +112,13 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   };
   meter.addBatchObservableCallback(observe, observables);
 
+  const topic = sources.inputTopic;
+  for (const counter of [recordsIn, predictionsOut, inferenceErrors]) counter.add(0, { topic });
+  for (const code of BAD_RECORD_CODES) {
+    deadLettered.add(0, { topic, code });
+    if (isDecodeError(code)) decodeErrors.add(0, { topic, code });
+  }
+
   const unsubscribers = [
     subscribe<BatchPublished>(batchPublished, (batch) => {
       const attributes: Attributes = { topic: batch.topic };
@@ -119,16 +136,16 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
     }),
     subscribe<RecordRejected>(recordRejected, ({ topic, error }) => {
       deadLettered.add(1, { topic, code: error.code });
-      if (error.code.startsWith('RECORD_')) decodeErrors.add(1, { topic, code: error.code });
+      if (isDecodeError(error.code)) decodeErrors.add(1, { topic, code: error.code });
       if (error.code === 'INFERENCE_RECORD_FAILED') inferenceErrors.add(1, { topic });
     }),
-    subscribe<InferenceBatch>(inferenceBatch, ({ model, rows, waitMs }) => {
-      batchRows.record(rows, { model });
-      batchWait.record(waitMs / 1000, { model });
+    subscribe<InferenceBatch>(inferenceBatch, ({ model, version, rows, waitMs }) => {
+      batchRows.record(rows, { model, version });
+      batchWait.record(waitMs / 1000, { model, version });
     }),
-    subscribe<PredictionCacheLookup>(predictionCacheLookup, ({ model, hits, misses }) => {
-      if (hits > 0) cacheHits.add(hits, { model });
-      if (misses > 0) cacheMisses.add(misses, { model });
+    subscribe<PredictionCacheLookup>(predictionCacheLookup, ({ model, version, hits, misses }) => {
+      cacheHits.add(hits, { model, version });
+      cacheMisses.add(misses, { model, version });
     }),
   ];
 

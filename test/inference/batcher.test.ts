@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMicroBatcher, type Schedule } from '../../src/inference/index.js';
 
 const WIDTH = 2;
+const M1 = { model: 'm', version: '1' };
 
 /** A model whose calls the test completes by hand; score of a row = its first feature × 10. */
 function manualModel() {
@@ -42,7 +43,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const options = { maxBatchSize: 4, maxDelayMicros: 500, maxInFlight: 8 };
-    const batcher = createMicroBatcher('m@1', WIDTH, model.run, options, timers.schedule);
+    const batcher = createMicroBatcher(M1, WIDTH, model.run, options, timers.schedule);
     const big = batcher.submit(rows(...Array.from({ length: 10 }, (_, i) => i)), 10);
     // Two full batches leave at once; the last 2 rows wait for more rows or for their delay.
     expect(model.calls.map((call) => call.rows)).toEqual([4, 4]);
@@ -59,7 +60,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const options = { maxBatchSize: 64, maxDelayMicros: 500, maxInFlight: 2 };
-    const batcher = createMicroBatcher('m@1', WIDTH, model.run, options, timers.schedule);
+    const batcher = createMicroBatcher(M1, WIDTH, model.run, options, timers.schedule);
     const lone = batcher.submit(rows(7), 1);
     expect(model.calls.map((call) => call.rows)).toEqual([1]);
     expect(timers.armed()).toHaveLength(0);
@@ -71,7 +72,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const options = { maxBatchSize: 4, maxDelayMicros: 500, maxInFlight: 2 };
-    const batcher = createMicroBatcher('m@1', WIDTH, model.run, options, timers.schedule);
+    const batcher = createMicroBatcher(M1, WIDTH, model.run, options, timers.schedule);
     void batcher.submit(rows(1), 1);
     const waiting = batcher.submit(rows(2, 3), 2);
     // A slot is free, but an inference runs: the two rows wait to be joined by more.
@@ -88,7 +89,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const batcher = createMicroBatcher(
-      'm@1',
+      M1,
       WIDTH,
       model.run,
       { maxBatchSize: 2, maxDelayMicros: 500, maxInFlight: 1 },
@@ -111,7 +112,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const batcher = createMicroBatcher(
-      'm@1',
+      M1,
       WIDTH,
       model.run,
       { maxBatchSize: 5, maxDelayMicros: 500, maxInFlight: 4 },
@@ -139,7 +140,7 @@ describe('micro-batcher', () => {
     const model = manualModel();
     const timers = manualTimers();
     const batcher = createMicroBatcher(
-      'm@1',
+      M1,
       WIDTH,
       model.run,
       { maxBatchSize: 2, maxDelayMicros: 500, maxInFlight: 4 },

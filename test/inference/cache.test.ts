@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { createPredictionCache } from '../../src/inference/index.js';
+
+const WIDTH = 3;
+
+function rowsOf(...rows: number[][]): Float32Array {
+  return Float32Array.from(rows.flat());
+}
+
+describe('prediction cache', () => {
+  const options = { maxEntries: 1_000, ttlMs: 60_000 };
+
+  it('returns the stored score for the exact row and version, and a miss otherwise', () => {
+    const cache = createPredictionCache(options);
+    const features = rowsOf([1, 2, 3], [4, 5, 6]);
+    cache.store('1', features, [0, 1], WIDTH, Float32Array.from([0.25, 0.75]));
+
+    const probe = rowsOf([4, 5, 6], [1, 2, 3.0000002], [1, 2, 3]);
+    const scores = new Float32Array(3);
+    expect(cache.lookup('1', probe, 3, WIDTH, scores)).toEqual([1]);
+    expect([scores[0], scores[2]]).toEqual([0.75, 0.25]);
+    expect(cache.lookup('2', probe, 3, WIDTH, new Float32Array(3))).toEqual([0, 1, 2]);
+  });
+
+  it('tells rows apart by their bits: 0 and -0 are different rows', () => {
+    const cache = createPredictionCache(options);
+    cache.store('1', rowsOf([0, 1, 1]), [0], WIDTH, Float32Array.from([0.5]));
+    expect(cache.lookup('1', rowsOf([-0, 1, 1]), 1, WIDTH, new Float32Array(1))).toEqual([0]);
+  });
+
+  it('reads rows inside a larger buffer at an offset', () => {
+    const cache = createPredictionCache(options);
+    const backing = new Float32Array(10);
+    backing.set([7, 8, 9, 1, 2, 3], 4);
+    const view = backing.subarray(4, 10);
+    cache.store('1', view, [1], WIDTH, Float32Array.from([0.125]));
+    const scores = new Float32Array(1);
+    expect(cache.lookup('1', rowsOf([1, 2, 3]), 1, WIDTH, scores)).toEqual([]);
+    expect(scores[0]).toBe(0.125);
+  });
+
+  it('keeps at most maxEntries rows, forgetting the least recently used', () => {
+    const cache = createPredictionCache({ maxEntries: 100, ttlMs: 60_000 });
+    const rows = Array.from({ length: 150 }, (_, index) => [index, index / 7, -index]);
+    cache.store(
+      '1',
+      rowsOf(...rows),
+      rows.map((_, index) => index),
+      WIDTH,
+      new Float32Array(150).fill(0.5),
+    );
+    expect(cache.size).toBe(100);
+    const misses = cache.lookup('1', rowsOf(...rows), 150, WIDTH, new Float32Array(150));
+    expect(misses).toEqual(Array.from({ length: 50 }, (_, index) => index));
+  });
+
+  it('never answers a row it was not given, over many distinct rows', () => {
+    const cache = createPredictionCache({ maxEntries: 50_000, ttlMs: 60_000 });
+    const stored = Array.from({ length: 20_000 }, (_, index) => [index % 97, Math.fround(index / 3), index]);
+    cache.store(
+      '1',
+      rowsOf(...stored),
+      stored.map((_, index) => index),
+      WIDTH,
+      Float32Array.from(stored, (_, index) => index / 20_000),
+    );
+    const others = stored.map(([a, b, c]) => [a!, b!, c! + 0.5]);
+    expect(
+      cache.lookup('1', rowsOf(...others), others.length, WIDTH, new Float32Array(others.length)),
+    ).toHaveLength(others.length);
+    const scores = new Float32Array(stored.length);
+    const misses = cache.lookup('1', rowsOf(...stored), stored.length, WIDTH, scores);
+    const hits = stored.length - misses.length;
+    // Colliding rows share a slot and miss again; with 30-bit hashes that is a handful at most.
+    expect(hits).toBeGreaterThan(stored.length - 10);
+    for (let index = 0; index < stored.length; index++)
+      if (!misses.includes(index)) expect(scores[index]).toBe(Math.fround(index / 20_000));
+  });
+});
