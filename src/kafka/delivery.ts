@@ -27,6 +27,8 @@ export interface DeliveredBatch {
   /** Offset of the last record of the batch (committed as lastOffset + 1). */
   lastOffset: string;
   highWatermark?: string;
+  /** Kafka timestamp (epoch ms, as kafkajs gives it) of the last record. */
+  lastTimestamp?: string | undefined;
   records: number;
   fetchedAt: number;
   predictions: Message[];
@@ -125,6 +127,7 @@ function announce(batch: DeliveredBatch): void {
     rejected: batch.deadLetters.length,
     lastOffset: batch.lastOffset,
     highWatermark: batch.highWatermark,
+    lastTimestampMs: batch.lastTimestamp === undefined ? undefined : Number(batch.lastTimestamp),
     fetchedAt: batch.fetchedAt,
     publishedAt: performance.now(),
   } satisfies BatchPublished);

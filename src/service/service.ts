@@ -229,7 +229,15 @@ export async function startService(
             isFinal: (error) => !isInfrastructureFailure(error),
           });
           const publishStartedAt = performance.now();
-          await delivery.deliver({ ...batch, records: batch.messages.length, ...output }, control);
+          await delivery.deliver(
+            {
+              ...batch,
+              records: batch.messages.length,
+              lastTimestamp: batch.messages.at(-1)?.timestamp,
+              ...output,
+            },
+            control,
+          );
           const publishedAt = performance.now();
           span.end(
             { fetchedAt: batch.fetchedAt, ...output.timing, publishStartedAt, publishedAt },

@@ -23,6 +23,8 @@ export interface BatchPublished {
   lastOffset: string;
   /** The partition's end offset when the batch was fetched; lag = highWatermark - (lastOffset + 1). */
   highWatermark?: string | undefined;
+  /** Kafka timestamp (epoch ms) of the batch's last record. */
+  lastTimestampMs?: number | undefined;
   /** performance.now() when the batch arrived and when its predictions were acknowledged. */
   fetchedAt: number;
   publishedAt: number;

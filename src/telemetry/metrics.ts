@@ -86,10 +86,20 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   });
 
   // Lag per partition as of each partition's last delivered batch: high watermark minus next offset.
-  const lag = new Map<string, { topic: string; partition: number; lag: number }>();
+  const lag = new Map<
+    string,
+    { topic: string; partition: number; lag: number; lastTimestampMs: number | undefined }
+  >();
   const consumerLag = meter.createObservableGauge('kafka.consumergroup.group.lag', {
     description:
       'Records between the last delivered offset and the end of the partition, as of its last batch.',
+  });
+  // Time lag, read at scrape time so a stuck partition's grows by itself: while records wait, the age of
+  // the last delivered record, which the oldest waiting record cannot exceed.
+  const consumerLagSeconds = meter.createObservableGauge('kafka.consumergroup.group.lag.seconds', {
+    description:
+      'While records wait on a partition, the age of the last record delivered from it (0 when caught up).',
+    unit: 's',
   });
   const pending = meter.createObservableGauge('streamscore.inference.pending.rows', {
     description: 'Rows queued for or in inference.',
@@ -100,10 +110,16 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   const buildInfo = meter.createObservableGauge('streamscore.build.info', {
     description: 'streamscore version (value 1).',
   });
-  const observables = [consumerLag, pending, serving, buildInfo];
+  const observables = [consumerLag, consumerLagSeconds, pending, serving, buildInfo];
   const observe: BatchObservableCallback = (result) => {
     for (const entry of lag.values()) {
-      result.observe(consumerLag, entry.lag, { topic: entry.topic, partition: String(entry.partition) });
+      const attributes = { topic: entry.topic, partition: String(entry.partition) };
+      result.observe(consumerLag, entry.lag, attributes);
+      const ageMs =
+        entry.lag > 0 && entry.lastTimestampMs !== undefined
+          ? Math.max(0, Date.now() - entry.lastTimestampMs)
+          : 0;
+      result.observe(consumerLagSeconds, ageMs / 1000, attributes);
     }
     for (const { model, rows } of sources.pendingRows()) result.observe(pending, rows, { model });
     for (const { model, version } of sources.servingVersions())
@@ -131,6 +147,7 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
           topic: batch.topic,
           partition: batch.partition,
           lag: Math.max(0, Number(BigInt(batch.highWatermark) - next)),
+          lastTimestampMs: batch.lastTimestampMs,
         });
       }
     }),

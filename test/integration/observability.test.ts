@@ -309,6 +309,12 @@ describe('observability on a real broker', () => {
       const lag = samplesOf(exposition, 'kafka_consumergroup_group_lag', attributes);
       expect(lag.map((sample) => sample.labels.partition).sort()).toEqual(['0', '1', '2']);
       expect(lag.every((sample) => sample.value === 0)).toBe(true);
+      const lagSeconds = samplesOf(exposition, 'kafka_consumergroup_group_lag_seconds', attributes);
+      expect(lagSeconds.map((sample) => [sample.labels.partition, sample.value]).sort()).toEqual([
+        ['0', 0],
+        ['1', 0],
+        ['2', 0],
+      ]);
       expect(metricValue(exposition, 'streamscore_model_serving', { model: 'fraud-gbm', version: '1' })).toBe(
         1,
       );

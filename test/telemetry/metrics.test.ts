@@ -1,0 +1,106 @@
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BadRecordError } from '../../src/errors/index.js';
+import {
+  type BatchPublished,
+  batchPublished,
+  type PipelineMetrics,
+  type RecordRejected,
+  recordRejected,
+  registerPipelineMetrics,
+} from '../../src/telemetry/index.js';
+
+interface Point {
+  attributes: Record<string, unknown>;
+  value: unknown;
+}
+
+async function pointsOf(exporter: PrometheusExporter, name: string): Promise<Point[]> {
+  const { resourceMetrics } = await exporter.collect();
+  const metric = resourceMetrics.scopeMetrics
+    .flatMap((scope) => scope.metrics)
+    .find((candidate) => candidate.descriptor.name === name);
+  return (metric?.dataPoints ?? []).map(({ attributes, value }) => ({ attributes, value }));
+}
+
+function published(overrides: Partial<BatchPublished>): BatchPublished {
+  return {
+    topic: 'in',
+    partition: 0,
+    records: 10,
+    predictions: 10,
+    rejected: 0,
+    lastOffset: '9',
+    highWatermark: '10',
+    lastTimestampMs: Date.now(),
+    fetchedAt: 0,
+    publishedAt: 1,
+    ...overrides,
+  };
+}
+
+describe('pipeline metrics', () => {
+  let metrics: PipelineMetrics | undefined;
+  let provider: MeterProvider | undefined;
+
+  const start = () => {
+    const exporter = new PrometheusExporter({ preventServerStart: true });
+    provider = new MeterProvider({ readers: [exporter] });
+    metrics = registerPipelineMetrics(provider.getMeter('test'), {
+      inputTopic: 'in',
+      pendingRows: () => [],
+      servingVersions: () => [],
+      version: 'test',
+    });
+    return exporter;
+  };
+
+  afterEach(async () => {
+    metrics?.close();
+    await provider?.shutdown();
+  });
+
+  it('creates every counter series of the input topic at zero, one per bad-record code', async () => {
+    const exporter = start();
+    expect(await pointsOf(exporter, 'streamscore.records.in')).toEqual([
+      { attributes: { topic: 'in' }, value: 0 },
+    ]);
+    const codes = (await pointsOf(exporter, 'streamscore.dead.lettered')).map(
+      (point) => point.attributes.code,
+    );
+    expect(codes).toContain('FEATURE_NOT_FINITE');
+    expect(codes).toContain('INFERENCE_RECORD_FAILED');
+    expect(codes).not.toContain('KAFKA_UNAVAILABLE');
+  });
+
+  it('counts a rejection under its code, and decode errors apart', async () => {
+    const exporter = start();
+    recordRejected.publish({
+      topic: 'in',
+      partition: 0,
+      offset: '3',
+      error: new BadRecordError('RECORD_TRUNCATED', 'truncated'),
+    } satisfies RecordRejected);
+    const truncated = (points: Point[]) =>
+      points.find((point) => point.attributes.code === 'RECORD_TRUNCATED');
+    expect(truncated(await pointsOf(exporter, 'streamscore.dead.lettered'))?.value).toBe(1);
+    expect(truncated(await pointsOf(exporter, 'streamscore.decode.errors'))?.value).toBe(1);
+  });
+
+  it('reports lag in records and, while records wait, the age of the last delivered record', async () => {
+    const exporter = start();
+    batchPublished.publish(published({ partition: 0, lastOffset: '9', highWatermark: '10' }));
+    batchPublished.publish(
+      published({ partition: 1, lastOffset: '9', highWatermark: '510', lastTimestampMs: Date.now() - 5_000 }),
+    );
+    const byPartition = async (name: string) =>
+      Object.fromEntries(
+        (await pointsOf(exporter, name)).map((point) => [point.attributes.partition, point.value]),
+      );
+    expect(await byPartition('kafka.consumergroup.group.lag')).toEqual({ '0': 0, '1': 500 });
+    const seconds = await byPartition('kafka.consumergroup.group.lag.seconds');
+    expect(seconds['0']).toBe(0);
+    expect(seconds['1']).toBeGreaterThanOrEqual(5);
+  });
+});
