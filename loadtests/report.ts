@@ -60,12 +60,12 @@ const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
  * The maximum is only a lower bound when every probe held (the search never found the limit) or when the
  * probe above it failed because the generator could not keep its schedule (the harness was the limit).
  */
-const harnessBound = (search: MaxRateSearch) =>
+export const harnessBound = (search: MaxRateSearch) =>
   search.steps.every((step) => step.sustained) ||
   search.steps.some((step) => !step.sustained && step.generatorLimited && step.rate > search.maxRate);
 const sustainedRate = (search: MaxRateSearch) =>
   `${harnessBound(search) ? '≥ ' : ''}${rate(search.maxRate)}${search.verified ? '' : ' (unverified)'}`;
-const verdict = (met: boolean | undefined) =>
+export const verdict = (met: boolean | undefined) =>
   met === undefined ? 'not measured' : met ? 'met' : '**not met**';
 
 function readResults(): ResultFile[] {

@@ -1,24 +1,28 @@
 /**
- * The open-loop load generator and the latency consumer. Event i is due at t0 + i / rate whatever
- * happened to the events before it, and its latency is measured from that scheduled time, not from when
- * the generator got round to sending it: a stall anywhere (generator, broker, service) shows up in the
- * latency of every event scheduled during it instead of slowing the offered load (coordinated omission).
+ * The open-loop load generator and the latency consumer. Event i is due at t0 plus its offset in the
+ * schedule (i / rate, or the ramp's) whatever happened to the events before it, and its latency is
+ * measured from that scheduled time, not from when the generator got round to sending it: a stall
+ * anywhere (generator, broker, service) shows up in the latency of every event scheduled during it
+ * instead of slowing the offered load (coordinated omission).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Consumer, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
 import { uniqueName } from './broker.js';
 import { type EventSource, eventCodec, readSequence } from './events.js';
 import { createLatencyRecorder, type LatencySummary } from './latency.js';
+import { fixedRateSchedule, type RampRates, rampSchedule, type SendSchedule } from './schedule.js';
 
 /** The scheduled send time travels with each event too, for anyone reading the input topic. */
 export const SCHEDULED_AT_HEADER = 'x-scheduled-at-us';
 
-export interface OpenLoopPlan {
+/** A fixed rate, or a ramp: `fromRate` through the warm-up, then linearly to `toRate` over the window. */
+type OfferedLoad = { ratePerSecond: number } | { ramp: RampRates };
+
+export type OpenLoopPlan = OfferedLoad & {
   /** Prefix of the progress lines. */
   label: string;
   inputTopic: string;
   outputTopic: string;
-  ratePerSecond: number;
   warmupSeconds: number;
   measureSeconds: number;
   tickMs: number;
@@ -27,13 +31,22 @@ export interface OpenLoopPlan {
   source: EventSource;
   /** Called when the measured window starts, after the warm-up. */
   onWindowStart?: () => void;
-  /** Also summarise latency per interval of this many seconds (the soak's latency over time). */
+  /** Also summarise each interval of this many seconds (the soak's latency over time, the ramp's knee). */
   intervalSeconds?: number;
-}
+};
 
-export interface IntervalLatency {
+export interface IntervalSummary {
   /** End of the interval, in seconds since the first scheduled send. */
   seconds: number;
+  /** Events the schedule made due during the interval, per second. */
+  offeredRate: number;
+  /** Events handed to kafkajs during the interval, per second: below offered, the generator fell behind. */
+  sentRate: number;
+  /** Outputs that arrived during the interval, per second, warm-up events included. */
+  receivedRate: number;
+  /** Events due minus outputs received at the end of the interval. */
+  lag: number;
+  /** Latency of the measured events whose output arrived during the interval. */
   latencyMs: LatencySummary;
 }
 
@@ -44,6 +57,7 @@ export interface LagSample {
 }
 
 export interface OpenLoopResult {
+  /** The fixed rate, or a ramp's mean rate over the measured window. */
   offeredRate: number;
   /** Rate the generator actually handed events to kafkajs over the whole run. */
   sendRate: number;
@@ -58,14 +72,14 @@ export interface OpenLoopResult {
   lagGrowthSeconds: number;
   lagAtEnd: number;
   lagSamples: LagSample[];
-  intervals: IntervalLatency[];
+  intervals: IntervalSummary[];
 }
 
 const LAG_SAMPLE_MS = 250;
 const PROGRESS_MS = 1_000;
 
 /** The least-squares slope of lag against time, in events per second. */
-function lagSlope(samples: readonly LagSample[]): number {
+export function lagSlope(samples: readonly LagSample[]): number {
   if (samples.length < 2) return 0;
   const meanX = samples.reduce((sum, s) => sum + s.seconds, 0) / samples.length;
   const meanY = samples.reduce((sum, s) => sum + s.lag, 0) / samples.length;
@@ -108,16 +122,20 @@ export function harnessProducer(kafka: Kafka): Producer {
   });
 }
 
+function scheduleOf(plan: OpenLoopPlan): SendSchedule {
+  const window = { warmupSeconds: plan.warmupSeconds, measureSeconds: plan.measureSeconds };
+  return 'ramp' in plan ? rampSchedule(plan.ramp, window) : fixedRateSchedule(plan.ratePerSecond, window);
+}
+
 export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<OpenLoopResult> {
-  const { ratePerSecond: rate, source } = plan;
-  const total = Math.ceil(rate * (plan.warmupSeconds + plan.measureSeconds));
-  const firstMeasured = Math.ceil(rate * plan.warmupSeconds);
+  const { source } = plan;
+  const schedule = scheduleOf(plan);
+  const { total, warmupEvents: firstMeasured } = schedule;
   const measured = total - firstMeasured;
-  const intervalMs = 1000 / rate;
   const received = new Uint8Array(total);
   const latency = createLatencyRecorder();
   let intervalLatency = createLatencyRecorder();
-  const intervals: IntervalLatency[] = [];
+  const intervals: IntervalSummary[] = [];
   let receivedCount = 0;
   let receivedMeasured = 0;
   let t0 = Number.POSITIVE_INFINITY;
@@ -134,7 +152,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
       if (sequence >= firstMeasured) {
         receivedMeasured += 1;
         lastMeasuredAt = receivedAt;
-        const latencyMs = receivedAt - (t0 + sequence * intervalMs);
+        const latencyMs = receivedAt - (t0 + schedule.scheduledAtMs(sequence));
         latency.recordMillis(latencyMs);
         intervalLatency.recordMillis(latencyMs);
       }
@@ -146,30 +164,42 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
   let sent = 0;
   let sendErrors = 0;
   const lagSamples: LagSample[] = [];
-  const due = (now: number) => Math.min(total, Math.max(0, Math.floor((now - t0) / intervalMs) + 1));
+  const due = (now: number) => schedule.dueBy(now - t0);
 
   t0 = performance.now();
   const windowStartsAt = t0 + plan.warmupSeconds * 1000;
-  const lastDueAt = t0 + (total - 1) * intervalMs;
+  const lastDueAt = t0 + schedule.scheduledAtMs(total - 1);
   let windowStarted = false;
   let lastProgressAt = t0;
-  let lastIntervalAt = t0;
   let receivedAtLastProgress = 0;
+  let intervalStart = { at: t0, due: 0, sent: 0, received: 0 };
+  const closeInterval = (now: number, dueNow: number) => {
+    const perSecond = (count: number) => (count * 1000) / (now - intervalStart.at);
+    intervals.push({
+      seconds: (now - t0) / 1000,
+      offeredRate: perSecond(dueNow - intervalStart.due),
+      sentRate: perSecond(sent - intervalStart.sent),
+      receivedRate: perSecond(receivedCount - intervalStart.received),
+      lag: dueNow - receivedCount,
+      latencyMs: intervalLatency.summary(),
+    });
+    intervalLatency = createLatencyRecorder();
+    intervalStart = { at: now, due: dueNow, sent, received: receivedCount };
+  };
 
   const sampler = setInterval(() => {
     const now = performance.now();
-    lagSamples.push({ seconds: (now - t0) / 1000, lag: due(now) - receivedCount });
-    if (plan.intervalSeconds !== undefined && now - lastIntervalAt >= plan.intervalSeconds * 1000) {
-      intervals.push({ seconds: (now - t0) / 1000, latencyMs: intervalLatency.summary() });
-      intervalLatency = createLatencyRecorder();
-      lastIntervalAt = now;
+    const dueNow = due(now);
+    lagSamples.push({ seconds: (now - t0) / 1000, lag: dueNow - receivedCount });
+    if (plan.intervalSeconds !== undefined && now - intervalStart.at >= plan.intervalSeconds * 1000) {
+      closeInterval(now, dueNow);
     }
     if (now - lastProgressAt >= PROGRESS_MS) {
       const latest = latency.summary();
       const receiveRate = ((receivedCount - receivedAtLastProgress) * 1000) / (now - lastProgressAt);
       process.stderr.write(
-        `  ${plan.label}  t=${((now - t0) / 1000).toFixed(0)}s  offered ${rate.toFixed(0)}/s  ` +
-          `received ${receiveRate.toFixed(0)}/s  lag ${due(now) - receivedCount}  ` +
+        `  ${plan.label}  t=${((now - t0) / 1000).toFixed(0)}s  offered ${schedule.rateAt(now - t0).toFixed(0)}/s  ` +
+          `received ${receiveRate.toFixed(0)}/s  lag ${dueNow - receivedCount}  ` +
           `p50 ${latest.p50.toFixed(1)} p99 ${latest.p99.toFixed(1)} max ${latest.max.toFixed(1)} ms\n`,
       );
       lastProgressAt = now;
@@ -188,7 +218,9 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
       const messages: Message[] = new Array(upTo - sent);
       for (let sequence = sent; sequence < upTo; sequence++) {
         const event = source.next(sequence);
-        const scheduledMicros = Math.round((performance.timeOrigin + t0 + sequence * intervalMs) * 1000);
+        const scheduledMicros = Math.round(
+          (performance.timeOrigin + t0 + schedule.scheduledAtMs(sequence)) * 1000,
+        );
         messages[sequence - sent] = {
           key: event.account_id,
           value: eventCodec.encode(event),
@@ -208,12 +240,17 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
   while (receivedMeasured < measured && performance.now() < graceEndsAt) await sleep(50);
   clearInterval(sampler);
   const endedAt = performance.now();
+  // The grace wait usually ends mid-interval, which would leave the last seconds of the schedule (a ramp's
+  // highest rates) out; a stub under half an interval is left out instead, its rates being mostly noise.
+  if (plan.intervalSeconds !== undefined && endedAt - intervalStart.at >= plan.intervalSeconds * 500) {
+    closeInterval(endedAt, due(endedAt));
+  }
   // An output that never came is at least as late as the end of the wait; dropping it would flatter us.
   let unreceived = 0;
   for (let sequence = firstMeasured; sequence < total; sequence++) {
     if (received[sequence] === 1) continue;
     unreceived += 1;
-    latency.recordMillis(endedAt - (t0 + sequence * intervalMs));
+    latency.recordMillis(endedAt - (t0 + schedule.scheduledAtMs(sequence)));
   }
   await Promise.all([consumer.disconnect(), producer.disconnect()]);
 
@@ -223,14 +260,14 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
   );
   const receivingSeconds = (lastMeasuredAt - windowStartsAt) / 1000;
   return {
-    offeredRate: rate,
+    offeredRate: schedule.measuredRate,
     sendRate,
     receiveRate: receivingSeconds > 0 ? receivedMeasured / receivingSeconds : 0,
     scheduled: total,
     sendErrors,
     unreceived,
     latencyMs: latency.summary(),
-    lagGrowthSeconds: (lagSlope(windowSamples) * plan.measureSeconds) / rate,
+    lagGrowthSeconds: (lagSlope(windowSamples) * plan.measureSeconds) / schedule.measuredRate,
     lagAtEnd: windowSamples.at(-1)?.lag ?? 0,
     // One sample a second is plenty for a chart and keeps the results file small.
     lagSamples: lagSamples.filter((_, index) => index % (1000 / LAG_SAMPLE_MS) === 0),

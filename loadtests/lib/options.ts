@@ -30,6 +30,12 @@ export interface BenchOptions {
   rate: number;
   soakSeconds: number;
   sampleSeconds: number;
+  /** Ramp only: offered rate through the warm-up and at the start of the ramp, events/s. */
+  fromRate: number;
+  /** Ramp only: offered rate at the end of the ramp, events/s. */
+  toRate: number;
+  /** Ramp only: how long the rate takes to climb from fromRate to toRate. */
+  rampSeconds: number;
 }
 
 type NumericOption = {
@@ -51,6 +57,10 @@ const FULL: Pick<BenchOptions, NumericOption> = {
   rate: 0,
   soakSeconds: 600,
   sampleSeconds: 10,
+  fromRate: 2_000,
+  // Above what the service keeps up with on a 2-core machine even briefly, so the ramp reaches its knee.
+  toRate: 60_000,
+  rampSeconds: 60,
 };
 
 const QUICK: Partial<Pick<BenchOptions, NumericOption>> = {
@@ -65,6 +75,7 @@ const QUICK: Partial<Pick<BenchOptions, NumericOption>> = {
   microSeconds: 0.5,
   soakSeconds: 60,
   sampleSeconds: 5,
+  rampSeconds: 20,
 };
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);

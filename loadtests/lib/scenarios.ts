@@ -1,20 +1,22 @@
 /**
  * The runs a benchmark is made of, each against a fresh target process on fresh topics: an open-loop run
- * at a fixed rate, the search for the highest rate with flat lag, and draining a backlog (capacity with
- * nothing else competing for the CPU).
+ * at a fixed rate or on a ramp, the search for the highest rate with flat lag, and draining a backlog
+ * (capacity with nothing else competing for the CPU).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kafka, Message } from 'kafkajs';
+import type { IHeaders, Kafka, Message } from 'kafkajs';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, type EventSource, eventCodec, type StreamKind } from './events.js';
 import { harnessProducer, joinedConsumer, type OpenLoopResult, runOpenLoop } from './open-loop.js';
 import type { BenchOptions } from './options.js';
+import type { RampRates } from './schedule.js';
 import {
   type RunningTarget,
   startTarget,
   TARGET_LABELS,
   type TargetKind,
   type TargetStats,
+  type TelemetrySetting,
 } from './targets.js';
 
 export interface BenchContext {
@@ -26,6 +28,8 @@ export interface Timing {
   warmupSeconds: number;
   measureSeconds: number;
   graceSeconds: number;
+  /** Also summarise each interval of this many seconds. */
+  intervalSeconds?: number;
 }
 
 export interface OpenLoopRun {
@@ -41,6 +45,7 @@ async function withTarget<T>(
   inputTopic: string,
   outputTopic: string,
   use: (target: RunningTarget) => Promise<T>,
+  telemetry?: TelemetrySetting,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
   const target = await startTarget(kind, {
@@ -50,6 +55,7 @@ async function withTarget<T>(
     groupId,
     model: context.options.model,
     sampleIntervalMs: context.options.sampleSeconds * 1000,
+    ...(telemetry ? { telemetry } : {}),
   });
   let stopped = false;
   try {
@@ -65,7 +71,7 @@ async function withTarget<T>(
 export async function openLoopAgainst(
   context: BenchContext,
   kind: TargetKind,
-  ratePerSecond: number,
+  load: number | RampRates,
   stream: StreamKind,
   timing: Timing,
   label: string,
@@ -84,7 +90,7 @@ export async function openLoopAgainst(
         label,
         inputTopic,
         outputTopic,
-        ratePerSecond,
+        ...(typeof load === 'number' ? { ratePerSecond: load } : { ramp: load }),
         ...timing,
         tickMs: context.options.tickMs,
         source: createEventSource(stream),
@@ -204,6 +210,7 @@ export async function publishBacklog(
   topic: string,
   source: EventSource,
   count: number,
+  headersFor?: (sequence: number) => IHeaders,
 ): Promise<void> {
   const producer = harnessProducer(kafka);
   await producer.connect();
@@ -214,7 +221,11 @@ export async function publishBacklog(
         const messages: Message[] = [];
         for (let sequence = chunk; sequence < Math.min(count, chunk + BACKLOG_CHUNK); sequence++) {
           const event = source.next(sequence);
-          messages.push({ key: event.account_id, value: eventCodec.encode(event) });
+          messages.push({
+            key: event.account_id,
+            value: eventCodec.encode(event),
+            ...(headersFor ? { headers: headersFor(sequence) } : {}),
+          });
         }
         sends.push(producer.send({ topic, messages, acks: -1 }));
       }
@@ -244,6 +255,7 @@ export async function drainCapacity(
   backlogTopic: string,
   backlog: number,
   stream: StreamKind,
+  telemetry?: TelemetrySetting,
 ): Promise<DrainRun> {
   const outputTopic = uniqueName(`${kind}-drain-out`);
   await createTopics(context.kafka, [outputTopic], context.options.partitions);
@@ -284,6 +296,7 @@ export async function drainCapacity(
         }
         return true;
       },
+      telemetry,
     );
     const seconds = (lastAt - firstAt) / 1000;
     return {

@@ -22,6 +22,17 @@ export interface TargetConfig {
   model: string;
   /** How often the child reports a ResourceSample. */
   sampleIntervalMs: number;
+  /** Service only: OpenTelemetry on, as `streamscore serve` starts it; off when absent. */
+  telemetry?: TelemetrySetting;
+}
+
+export interface TelemetrySetting {
+  /** Head sampling ratio of traces this service starts (parentbased_traceidratio). */
+  sampling: number;
+  /** Where spans go over OTLP/HTTP. */
+  otlpEndpoint: string;
+  /** How often /metrics is scraped during the run. */
+  scrapeIntervalMs: number;
 }
 
 export interface ResourceSample {
