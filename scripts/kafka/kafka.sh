@@ -9,6 +9,8 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+# shellcheck source=../lib/fetch-lock.sh
+source "$SCRIPT_DIR/../lib/fetch-lock.sh"
 POM="$SCRIPT_DIR/pom.xml"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
@@ -150,15 +152,9 @@ ensure_fetched() {
     return 0
   fi
   command -v mvn >/dev/null 2>&1 || die "mvn (Maven 3.6.3+) not found; it is needed once to download the Kafka jars"
-  mkdir -p "$VERSION_DIR"
-  local lock_fd
-  exec {lock_fd}>"$VERSION_DIR/.fetch.lock"
-  if ! flock -n "$lock_fd"; then
-    log "another process is fetching Kafka $KAFKA_VERSION; waiting for it"
-    flock "$lock_fd"
-  fi
+  lock_fetch "$VERSION_DIR" "Kafka $KAFKA_VERSION"
   if fetch_complete; then # fetched by whoever held the lock
-    exec {lock_fd}>&-
+    exec {FETCH_LOCK_FD}>&-
     [[ -n "$verbose" ]] && log "Kafka $KAFKA_VERSION already cached in $VERSION_DIR; nothing to download"
     return 0
   fi
@@ -167,7 +163,7 @@ ensure_fetched() {
   log "fetching Kafka $KAFKA_VERSION + kafka-tools $KAFKA_TOOLS_VERSION jars from Maven Central into $VERSION_DIR"
   fetch_profile broker "$LIBS_DIR" "kafka_2.13-$KAFKA_VERSION.jar"
   fetch_profile tools "$TOOLS_LIBS_DIR" "kafka-tools-$KAFKA_TOOLS_VERSION.jar"
-  exec {lock_fd}>&-
+  exec {FETCH_LOCK_FD}>&-
   log "fetched $(count_jars "$LIBS_DIR") broker jars + $(count_jars "$TOOLS_LIBS_DIR") tools jars ($(du -sh "$VERSION_DIR" | cut -f1)) in $(elapsed "$t0")"
 }
 

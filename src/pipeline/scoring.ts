@@ -38,7 +38,7 @@ export interface BatchOutput {
 }
 
 /** The W3C traceparent to put on the output made from a message; undefined leaves it without one. */
-export type TraceparentFor = (message: KafkaMessage) => string | undefined;
+export type TraceparentFor = (message: KafkaMessage) => Buffer | string | undefined;
 
 export interface ScoringPipelineOptions {
   inputCodec: AvroCodec<DecodedRecord>;

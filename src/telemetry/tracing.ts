@@ -43,32 +43,61 @@ export interface BatchTraceInfo {
 
 export interface BatchSpan {
   /** The traceparent to put on the output record made from `message`; undefined when not traced. */
-  traceparentFor(message: KafkaMessage): string | undefined;
+  traceparentFor(message: KafkaMessage): Buffer | string | undefined;
   end(timing: BatchTiming, model: { name: string; version: string; rows: number }): void;
   fail(error: unknown): void;
 }
 
 // The SDK keeps 128 links per span by default; parsing more headers would be wasted work.
 const MAX_LINKS = 128;
+const TRACEPARENT = 'traceparent';
 const propagator = new W3CTraceContextPropagator();
 
-/** Header names are matched case-insensitively; values arrive as Buffers. */
-function headerValue(headers: KafkaMessage['headers'], key: string): string | undefined {
+type HeaderValue = Buffer | string;
+
+/** The traceparent as the producer sent it. W3C names the header in lower case, which is tried first. */
+function rawTraceparent(headers: KafkaMessage['headers']): HeaderValue | undefined {
   if (!headers) return undefined;
-  const name = Object.keys(headers).find((candidate) => candidate.toLowerCase() === key);
-  const value = name === undefined ? undefined : headers[name];
-  const first = Array.isArray(value) ? value[0] : value;
-  return first === undefined ? undefined : first.toString();
+  let value = headers[TRACEPARENT];
+  if (value === undefined) {
+    const name = Object.keys(headers).find((candidate) => candidate.toLowerCase() === TRACEPARENT);
+    if (name === undefined) return undefined;
+    value = headers[name];
+  }
+  return Array.isArray(value) ? value[0] : value;
 }
 
-const headerGetter: TextMapGetter<KafkaMessage['headers']> = {
-  keys: (headers) => Object.keys(headers ?? {}),
-  get: headerValue,
+// version-traceid-parentid-flags: dashes at 2, 35 and 52, the sampled bit in the last hex digit at 54.
+const DASH = 0x2d;
+const charAt = (value: HeaderValue, index: number) =>
+  typeof value === 'string' ? value.charCodeAt(index) : (value[index] ?? 0);
+const isHexDigit = (code: number) => (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66);
+
+/**
+ * Whether a traceparent is shaped like one and has its sampled flag, read from the bytes: most records of
+ * a traced stream are not sampled, and those only need their header passed on, not parsed into a context.
+ */
+function shapeAndSampled(value: HeaderValue): { wellFormed: boolean; sampled: boolean } {
+  const flagsDigit = charAt(value, 54);
+  const wellFormed =
+    value.length >= 55 &&
+    charAt(value, 2) === DASH &&
+    charAt(value, 35) === DASH &&
+    charAt(value, 52) === DASH &&
+    isHexDigit(flagsDigit);
+  // Hex digits with the low bit set are odd: '1', '3', ..., 'b', 'd', 'f' (0x61 is 'a', an even 10).
+  const digit = flagsDigit <= 0x39 ? flagsDigit - 0x30 : flagsDigit - 0x57;
+  return { wellFormed, sampled: wellFormed && (digit & 1) === 1 };
+}
+
+const headerGetter: TextMapGetter<Record<string, string>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
 };
 
-function producerContext(message: KafkaMessage): Context | undefined {
-  if (!message.headers) return undefined;
-  const extracted = propagator.extract(ROOT_CONTEXT, message.headers, headerGetter);
+/** The producer's context, for a sampled traceparent that passes the propagator's full validation. */
+function sampledProducerContext(value: HeaderValue): Context | undefined {
+  const extracted = propagator.extract(ROOT_CONTEXT, { [TRACEPARENT]: value.toString() }, headerGetter);
   return trace.getSpanContext(extracted) ? extracted : undefined;
 }
 
@@ -91,7 +120,9 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
   const links: Link[] = [];
   const producers = new Map<KafkaMessage, Context>();
   for (const message of info.messages) {
-    const parent = producerContext(message);
+    const raw = rawTraceparent(message.headers);
+    if (raw === undefined || !shapeAndSampled(raw).sampled) continue;
+    const parent = sampledProducerContext(raw);
     if (!parent) continue;
     producers.set(message, parent);
     if (links.length < MAX_LINKS) links.push({ context: trace.getSpanContext(parent)! });
@@ -123,10 +154,11 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
   return {
     traceparentFor(message) {
       const parent = producers.get(message);
-      if (!parent) return batchTraceparent;
-      // An unsampled producer trace is passed on as it came: no span, no cost.
-      if ((trace.getSpanContext(parent)!.traceFlags & 1) === 0)
-        return headerValue(message.headers, 'traceparent');
+      if (!parent) {
+        // An unsampled producer trace is passed on as it came: no span, no parsing, no cost.
+        const raw = rawTraceparent(message.headers);
+        return raw !== undefined && shapeAndSampled(raw).wellFormed ? raw : batchTraceparent;
+      }
       const span = tracer.startSpan(
         `process ${info.topic}`,
         {
@@ -137,6 +169,7 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
         },
         parent,
       );
+      if (!span.isRecording()) return rawTraceparent(message.headers);
       recordSpans.push(span);
       return traceparentOf(span);
     },

@@ -25,6 +25,7 @@ import { type CardTransaction, sampleTransactions } from '../../src/sample/index
 import { type RunningService, startService } from '../../src/service/index.js';
 import { telemetryFrom } from '../../src/telemetry/index.js';
 import {
+  connectedProducer,
   createTopics,
   eventually,
   type ReadRecord,
@@ -110,12 +111,7 @@ describe('observability on a real broker', () => {
       ...(traceparent ? { headers: { traceparent } } : {}),
     }));
     messages.push(...corpus.map(({ name, value }) => ({ key: `bad-${name}`, value })));
-    const producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
-    await producer.connect();
+    const producer = await connectedProducer(kafka);
     await producer.send({ topic: input, messages, acks: -1 });
 
     service = await startService(

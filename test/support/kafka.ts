@@ -1,6 +1,6 @@
 /** Helpers for tests that talk to the real broker. */
 import { randomUUID } from 'node:crypto';
-import { type Admin, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
@@ -99,18 +99,24 @@ export async function eventually(
   return condition();
 }
 
-/** Publishes events keyed by account, in order, 2,000 per request. */
-export async function publishEvents(
-  kafka: Kafka,
-  topic: string,
-  events: readonly CardTransaction[],
-): Promise<void> {
+/** A connected producer that keeps each partition in send order, as a careful event producer would. */
+export async function connectedProducer(kafka: Kafka): Promise<Producer> {
   const producer = kafka.producer({
     allowAutoTopicCreation: false,
     idempotent: true,
     maxInFlightRequests: 1,
   });
   await producer.connect();
+  return producer;
+}
+
+/** Publishes events keyed by account, in order, 2,000 per request. */
+export async function publishEvents(
+  kafka: Kafka,
+  topic: string,
+  events: readonly CardTransaction[],
+): Promise<void> {
+  const producer = await connectedProducer(kafka);
   try {
     for (let start = 0; start < events.length; start += 2_000) {
       const messages = events
