@@ -115,7 +115,7 @@ function markdown(summary: ReturnType<typeof summarize>, backlog: number, rounds
 
 async function main(): Promise<void> {
   const options = parseBenchOptions();
-  const rounds = options.quick ? 1 : 2;
+  const rounds = options.quick ? 1 : 3;
   const stopBroker = await ensureBroker(options.brokers);
   const kafka = harnessKafka(options.brokers);
   const context: BenchContext = { options, kafka };

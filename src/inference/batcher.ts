@@ -54,6 +54,10 @@ export interface MicroBatcher {
   submit(features: Float32Array, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
   /** Rows waiting for a batch plus rows in running batches. */
   readonly pendingRows: number;
+  /** Rows waiting for a batch. */
+  readonly queuedRows: number;
+  /** Rows in inference calls under way. */
+  readonly runningRows: number;
   /** Resolves once nothing is queued or running. */
   drain(): Promise<void>;
 }
@@ -128,19 +132,20 @@ export function createMicroBatcher(
     runningRows += batch.rows;
     const startedAt = performance.now();
     for (const { request } of batch.slices) if (request.timing) request.timing.startedAt ??= startedAt;
-    if (inferenceBatch.hasSubscribers) {
-      inferenceBatch.publish({
-        ...model,
-        rows: batch.rows,
-        waitMs: startedAt - batch.oldest,
-      } satisfies InferenceBatch);
-    }
     run(batch.features, batch.rows)
       .then(
         (scores) => complete(batch.slices, scores),
         (error: unknown) => fail(batch.slices, error),
       )
       .finally(() => {
+        if (inferenceBatch.hasSubscribers) {
+          inferenceBatch.publish({
+            ...model,
+            rows: batch.rows,
+            waitMs: startedAt - batch.oldest,
+            runMs: performance.now() - startedAt,
+          } satisfies InferenceBatch);
+        }
         inFlight -= 1;
         runningRows -= batch.rows;
         pump();
@@ -202,6 +207,12 @@ export function createMicroBatcher(
     },
     get pendingRows() {
       return queuedRows + runningRows;
+    },
+    get queuedRows() {
+      return queuedRows;
+    },
+    get runningRows() {
+      return runningRows;
     },
     drain() {
       if (queuedRows === 0 && inFlight === 0) return Promise.resolve();

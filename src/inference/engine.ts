@@ -63,6 +63,8 @@ export interface ModelEngine {
   isRefused(version: string): boolean;
   /** Rows queued for or in inference, across the versions still loaded. */
   readonly pendingRows: number;
+  /** The same rows, told apart: waiting for an inference call, or in one. */
+  rowsInInference(): { queued: number; running: number };
   status(): ModelStatus;
   close(): Promise<void>;
 }
@@ -234,6 +236,14 @@ export function createModelEngine(
 
     get pendingRows() {
       return (serving?.batcher.pendingRows ?? 0) + (standby?.batcher.pendingRows ?? 0);
+    },
+
+    rowsInInference() {
+      const batchers = [serving?.batcher, standby?.batcher];
+      return {
+        queued: batchers.reduce((rows, batcher) => rows + (batcher?.queuedRows ?? 0), 0),
+        running: batchers.reduce((rows, batcher) => rows + (batcher?.runningRows ?? 0), 0),
+      };
     },
 
     status() {

@@ -106,7 +106,7 @@ export async function startService(
   const health = healthRoutes(readiness);
   const metrics = registerPipelineMetrics(telemetry.meter, {
     inputTopic: config.input.topic,
-    pendingRows: () => [{ model: model.name, rows: engine.pendingRows }],
+    inferenceRows: () => [{ model: model.name, ...engine.rowsInInference() }],
     servingVersions: () => {
       const version = engine.status().serving?.version;
       return version === undefined ? [] : [{ model: model.name, version }];

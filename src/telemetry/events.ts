@@ -36,10 +36,13 @@ export interface ModelVersion {
   version: string;
 }
 
+/** One inference call, published when it has finished (or failed). */
 export interface InferenceBatch extends ModelVersion {
   rows: number;
-  /** How long the oldest row of the batch waited for it, in milliseconds. */
+  /** How long the oldest row of the batch waited for the call, in milliseconds. */
   waitMs: number;
+  /** From handing the rows to a worker to having the scores back on the main thread, in milliseconds. */
+  runMs: number;
 }
 
 export interface PredictionCacheLookup extends ModelVersion {

@@ -27,8 +27,8 @@ const isDecodeError = (code: ErrorCode) => code.startsWith('RECORD_');
 export interface MetricSources {
   /** The input topic, whose counters are created at zero. */
   inputTopic: string;
-  /** Rows queued for or in inference, per model. */
-  pendingRows(): { model: string; rows: number }[];
+  /** Rows waiting for an inference call and rows in one, per model. */
+  inferenceRows(): { model: string; queued: number; running: number }[];
   /** The version each model serves. */
   servingVersions(): { model: string; version: string }[];
   version: string;
@@ -74,6 +74,11 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
     unit: 's',
     advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
   });
+  const inferenceDuration = meter.createHistogram('streamscore.inference.duration.seconds', {
+    description: 'Time of an inference call: rows handed to a worker until their scores are back.',
+    unit: 's',
+    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+  });
   const processing = meter.createHistogram('streamscore.batch.processing.seconds', {
     description: 'Time from a partition batch arriving to its output being acknowledged.',
     unit: 's',
@@ -101,8 +106,11 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
       'While records wait on a partition, the age of the last record delivered from it (0 when caught up).',
     unit: 's',
   });
-  const pending = meter.createObservableGauge('streamscore.inference.pending.rows', {
-    description: 'Rows queued for or in inference.',
+  const queuedRows = meter.createObservableGauge('streamscore.inference.queued.rows', {
+    description: 'Rows waiting for an inference call.',
+  });
+  const runningRows = meter.createObservableGauge('streamscore.inference.running.rows', {
+    description: 'Rows in inference calls under way.',
   });
   const serving = meter.createObservableGauge('streamscore.model.serving', {
     description: 'The model version serving (value 1, version as a label).',
@@ -110,7 +118,7 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   const buildInfo = meter.createObservableGauge('streamscore.build.info', {
     description: 'streamscore version (value 1).',
   });
-  const observables = [consumerLag, consumerLagSeconds, pending, serving, buildInfo];
+  const observables = [consumerLag, consumerLagSeconds, queuedRows, runningRows, serving, buildInfo];
   const observe: BatchObservableCallback = (result) => {
     for (const entry of lag.values()) {
       const attributes = { topic: entry.topic, partition: String(entry.partition) };
@@ -121,7 +129,10 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
           : 0;
       result.observe(consumerLagSeconds, ageMs / 1000, attributes);
     }
-    for (const { model, rows } of sources.pendingRows()) result.observe(pending, rows, { model });
+    for (const { model, queued, running } of sources.inferenceRows()) {
+      result.observe(queuedRows, queued, { model });
+      result.observe(runningRows, running, { model });
+    }
     for (const { model, version } of sources.servingVersions())
       result.observe(serving, 1, { model, version });
     result.observe(buildInfo, 1, { version: sources.version });
@@ -156,9 +167,10 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
       if (isDecodeError(error.code)) decodeErrors.add(1, { topic, code: error.code });
       if (error.code === 'INFERENCE_RECORD_FAILED') inferenceErrors.add(1, { topic });
     }),
-    subscribe<InferenceBatch>(inferenceBatch, ({ model, version, rows, waitMs }) => {
+    subscribe<InferenceBatch>(inferenceBatch, ({ model, version, rows, waitMs, runMs }) => {
       batchRows.record(rows, { model, version });
       batchWait.record(waitMs / 1000, { model, version });
+      inferenceDuration.record(runMs / 1000, { model, version });
     }),
     subscribe<PredictionCacheLookup>(predictionCacheLookup, ({ model, version, hits, misses }) => {
       cacheHits.add(hits, { model, version });

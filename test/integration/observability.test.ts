@@ -297,7 +297,10 @@ describe('observability on a real broker', () => {
       // One wait per inference call, as many as batch sizes recorded.
       const [wait] = samplesOf(exposition, 'streamscore_inference_batch_wait_seconds', model);
       const [rows] = samplesOf(exposition, 'streamscore_inference_batch_rows', model);
+      const [duration] = samplesOf(exposition, 'streamscore_inference_duration_seconds', model);
       expect(wait?.count).toBe(rows?.count);
+      expect(duration?.count).toBe(rows?.count);
+      expect(duration?.sum).toBeGreaterThan(0);
       expect(wait?.count).toBeGreaterThan(0);
     });
 
@@ -315,7 +318,8 @@ describe('observability on a real broker', () => {
         1,
       );
       expect(metricValue(exposition, 'streamscore_build_info', { version: '9.9.9-test' })).toBe(1);
-      expect(metricValue(exposition, 'streamscore_inference_pending_rows', { model: 'fraud-gbm' })).toBe(0);
+      expect(metricValue(exposition, 'streamscore_inference_queued_rows', { model: 'fraud-gbm' })).toBe(0);
+      expect(metricValue(exposition, 'streamscore_inference_running_rows', { model: 'fraud-gbm' })).toBe(0);
     });
   });
 

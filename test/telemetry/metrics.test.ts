@@ -49,7 +49,7 @@ describe('pipeline metrics', () => {
     provider = new MeterProvider({ readers: [exporter] });
     metrics = registerPipelineMetrics(provider.getMeter('test'), {
       inputTopic: 'in',
-      pendingRows: () => [],
+      inferenceRows: () => [],
       servingVersions: () => [],
       version: 'test',
     });
