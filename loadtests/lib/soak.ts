@@ -86,6 +86,7 @@ export async function runSoak(kafka: Kafka, options: BenchOptions): Promise<Soak
           `event-loop delay p99 ${sample.eventLoopDelayP99Ms.toFixed(1)} ms\n`,
       ),
   );
+  let firstSteadySample = Number.POSITIVE_INFINITY;
   try {
     await waitForStableGroup(kafka, groupId);
     const run = await runOpenLoop(kafka, {
@@ -98,11 +99,17 @@ export async function runSoak(kafka: Kafka, options: BenchOptions): Promise<Soak
       tickMs: options.tickMs,
       graceSeconds: 10,
       source: createEventSource('unique'),
-      onWindowStart: () => target.mark(),
+      onWindowStart: () => {
+        target.mark();
+        // The next sample covers an interval that began before the window; the steady ones come after it.
+        firstSteadySample = target.samples.length + 1;
+      },
       intervalSeconds: options.sampleSeconds,
     });
     const stats = await target.stop();
-    const steady = target.samples.filter((sample) => sample.atSeconds >= warmupSeconds);
+    // Samples are timed from the child's start, which comes before the generator's warm-up: the index at
+    // the window's start tells them apart, not their time.
+    const steady = target.samples.slice(firstSteadySample);
     const rss = steady.map((sample) => sample.rssMiB);
     const mean = rss.reduce((sum, value) => sum + value, 0) / Math.max(1, rss.length);
     return {

@@ -69,26 +69,28 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
     description: 'Rows per inference call.',
     advice: { explicitBucketBoundaries: ROW_BUCKETS },
   });
-  const batchWait = meter.createHistogram('streamscore.inference.batch.wait.seconds', {
-    description: 'Time the oldest row of an inference batch waited for it.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
-  });
-  const inferenceDuration = meter.createHistogram('streamscore.inference.duration.seconds', {
-    description: 'Time of an inference call: rows handed to a worker until their scores are back.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
-  });
-  const processing = meter.createHistogram('streamscore.batch.processing.seconds', {
-    description: 'Time from a partition batch arriving to its output being acknowledged.',
-    unit: 's',
-    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
-  });
-  const endToEnd = meter.createHistogram('streamscore.end_to_end.latency.seconds', {
-    description: "Time from an event's event_time to its prediction being acknowledged.",
-    unit: 's',
-    advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
-  });
+  const seconds = (name: string, description: string) =>
+    meter.createHistogram(name, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: LATENCY_BUCKETS_SECONDS },
+    });
+  const batchWait = seconds(
+    'streamscore.inference.batch.wait.seconds',
+    'Time the oldest row of an inference batch waited for it.',
+  );
+  const inferenceDuration = seconds(
+    'streamscore.inference.duration.seconds',
+    'Time of an inference call: rows handed to a worker until their scores are back.',
+  );
+  const processing = seconds(
+    'streamscore.batch.processing.seconds',
+    'Time from a partition batch arriving to its output being acknowledged.',
+  );
+  const endToEnd = seconds(
+    'streamscore.end_to_end.latency.seconds',
+    "Time from an event's event_time to its prediction being acknowledged.",
+  );
 
   // Lag per partition as of each partition's last delivered batch: high watermark minus next offset.
   const lag = new Map<
