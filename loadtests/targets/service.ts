@@ -41,7 +41,11 @@ await runTarget(async (target) => {
   const scraper =
     target.telemetry &&
     setInterval(
-      () => void fetch(`${service.adminUrl}/metrics`).then((response) => response.text()),
+      () =>
+        void fetch(`${service.adminUrl}/metrics`)
+          .then((response) => response.text())
+          // A scrape cut off by the stop is of no interest.
+          .catch(() => undefined),
       target.telemetry.scrapeIntervalMs,
     );
   return {
