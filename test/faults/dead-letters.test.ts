@@ -10,9 +10,9 @@
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
+import { eventCodec } from '../support/codecs.js';
 import { testKafka } from '../support/kafka.js';
 import {
-  eventCodec,
   fuzzedRecords,
   malformedCorpus,
   type Outcome,

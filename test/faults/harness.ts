@@ -7,17 +7,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
+import { eventCodec, predictionCodec } from '../support/codecs.js';
 import { createTopics, uniqueName, withAdmin } from '../support/kafka.js';
-import { eventCodec } from '../support/malformed.js';
 import { type LogLine, serviceEnvironment } from '../support/processes.js';
-
-export const predictionCodec = createAvroCodec<Prediction>(
-  loadAvroSchema(packagePath('schemas/prediction.avsc')),
-);
 
 export const PARTITIONS = 3;
 

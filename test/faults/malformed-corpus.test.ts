@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { isBadRecord } from '../../src/errors/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
+import { eventCodec } from '../support/codecs.js';
 import {
-  eventCodec,
   fuzzedRecords,
   malformedCorpus,
   type Outcome,

@@ -5,13 +5,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
+import { predictionCodec } from '../support/codecs.js';
 import { createTopics, publishEvents, readRecords, testKafka, uniqueName } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
 import { startBroker, stopBroker } from '../support/processes.js';
-import { predictionCodec } from './harness.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers, 'streamscore-readiness');
@@ -59,16 +59,7 @@ describe('readiness through a broker outage', () => {
     await createTopics(kafka, [input, output, `${input}.DLT`], 3);
     await publishEvents(kafka, input, batch());
     service = await startService(
-      loadConfig({
-        env: {},
-        overrides: {
-          kafka: { brokers },
-          input: { topic: input, groupId: uniqueName('ready-group') },
-          output: { topic: output },
-          admin: { port: 0 },
-          log: { level: 'warn' },
-        },
-      }),
+      serviceTestConfig(brokers, { input, output, groupId: uniqueName('ready-group') }),
       capturingLogger('warn').logger,
     );
     await readRecords(kafka, output, 500, 60_000);

@@ -4,11 +4,11 @@
  * stream still comes through whole.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
 import { createTopics, publishEvents, readRecords, testKafka, uniqueName } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
@@ -25,16 +25,11 @@ describe('backpressure', () => {
     await createTopics(kafka, [input, output, `${input}.DLT`], 3);
     await publishEvents(kafka, input, events);
     service = await startService(
-      loadConfig({
-        env: {},
-        overrides: {
-          kafka: { brokers },
-          input: { topic: input, groupId: uniqueName('bp-group') },
-          output: { topic: output },
-          model: { maxQueuedRows: 10 },
-          admin: { port: 0 },
-        },
-      }),
+      serviceTestConfig(
+        brokers,
+        { input, output, groupId: uniqueName('bp-group') },
+        { model: { maxQueuedRows: 10 } },
+      ),
       logger,
     );
   });

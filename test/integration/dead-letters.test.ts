@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { loadConfig, packagePath } from '../../src/config/index.js';
+import { packagePath } from '../../src/config/index.js';
 import { DeadLetterHeaders } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
@@ -19,6 +19,7 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
@@ -69,18 +70,7 @@ describe('dead-letter topic', () => {
     await producer.send({ topic: input, messages: bad, acks: -1 });
     await producer.send({ topic: input, messages: messages.slice(1_500), acks: -1 });
     await producer.disconnect();
-    service = await startService(
-      loadConfig({
-        env: {},
-        overrides: {
-          kafka: { brokers },
-          input: { topic: input, groupId },
-          output: { topic: output },
-          admin: { port: 0 },
-        },
-      }),
-      logger,
-    );
+    service = await startService(serviceTestConfig(brokers, { input, output, groupId }), logger);
     deadLetters = await readRecords(kafka, deadLetterTopic, badValues.length * 3, 60_000);
   });
 

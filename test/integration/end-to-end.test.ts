@@ -4,11 +4,11 @@
  * written out by hand for this model, and a separate onnxruntime session scoring one row at a time.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { type Config, loadConfig, packagePath } from '../../src/config/index.js';
+import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
+import { predictionCodec } from '../support/codecs.js';
 import {
   committedVersusEnd,
   createTopics,
@@ -20,22 +20,10 @@ import {
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
 import { referenceScores } from '../support/reference.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const predictionCodec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
-
-function testConfig(input: string, output: string, groupId: string): Config {
-  return loadConfig({
-    env: {},
-    overrides: {
-      kafka: { brokers },
-      input: { topic: input, groupId },
-      output: { topic: output },
-      log: { level: 'warn' },
-    },
-  });
-}
 
 describe('end to end on a real broker', () => {
   const input = uniqueName('e2e-transactions');
@@ -52,7 +40,10 @@ describe('end to end on a real broker', () => {
     await createTopics(kafka, [input, output, `${input}.DLT`], 3);
     // Half the events wait in the topic before the service starts, half arrive while it runs.
     await publishEvents(kafka, input, events.slice(0, 10_000));
-    service = await startService(testConfig(input, output, groupId), capturingLogger('warn').logger);
+    service = await startService(
+      serviceTestConfig(brokers, { input, output, groupId }),
+      capturingLogger('warn').logger,
+    );
     await publishEvents(kafka, input, events.slice(10_000));
     const records = await readRecords(kafka, output, events.length, 120_000);
     predictions = records.map(({ partition, message }) => ({

@@ -4,11 +4,9 @@
  * committed offsets are exactly those of the transactions. (Kills and zombies are in test/faults/.)
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { loadConfig, packagePath } from '../../src/config/index.js';
-import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
+import { predictionCodec } from '../support/codecs.js';
 import {
   committedVersusEnd,
   createTopics,
@@ -19,10 +17,10 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const predictionCodec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
 
 describe('exactly-once mode', () => {
   const input = uniqueName('eos-transactions');
@@ -35,16 +33,7 @@ describe('exactly-once mode', () => {
   beforeAll(async () => {
     await createTopics(kafka, [input, output, `${input}.DLT`], 3);
     service = await startService(
-      loadConfig({
-        env: {},
-        overrides: {
-          kafka: { brokers },
-          input: { topic: input, groupId },
-          output: { topic: output, exactlyOnce: true },
-          admin: { port: 0 },
-          log: { level: 'warn' },
-        },
-      }),
+      serviceTestConfig(brokers, { input, output, groupId }, { output: { exactlyOnce: true } }),
       capturingLogger('warn').logger,
     );
     await publishEvents(kafka, input, events);

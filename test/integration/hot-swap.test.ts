@@ -6,11 +6,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { loadConfig, packagePath } from '../../src/config/index.js';
+import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
+import { predictionCodec } from '../support/codecs.js';
 import {
   createTopics,
   eventually,
@@ -22,10 +22,10 @@ import {
 import { capturingLogger } from '../support/logs.js';
 import { referenceScores } from '../support/reference.js';
 import { MODEL_V1, MODEL_V2, publishVersion, temporaryRepository } from '../support/repository.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const predictionCodec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
 const run = promisify(execFile);
 const streamscore = (...args: string[]) =>
   run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args], {
@@ -64,17 +64,11 @@ describe('hot swap and rollback on a real broker', () => {
     repository = await temporaryRepository();
     await publishVersion(repository, MODEL_V1, '1');
     await createTopics(kafka, [input, output, `${input}.DLT`], 3);
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        kafka: { brokers },
-        input: { topic: input, groupId: uniqueName('swap-group') },
-        output: { topic: output },
-        model: { repository, pollIntervalMs: 100 },
-        admin: { port: 0 },
-        log: { level: 'warn' },
-      },
-    });
+    const config = serviceTestConfig(
+      brokers,
+      { input, output, groupId: uniqueName('swap-group') },
+      { model: { repository, pollIntervalMs: 100 } },
+    );
     service = await startService(config, capturingLogger('warn').logger);
     // Publish in steps so the stream is still flowing when version 2 lands in the repository.
     for (let step = 0; step < 15; step++) {

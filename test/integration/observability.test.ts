@@ -18,12 +18,10 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { IHeaders, Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { type Config, loadConfig, packagePath } from '../../src/config/index.js';
-import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
 import { telemetryFrom } from '../../src/telemetry/index.js';
+import { eventCodec, predictionCodec } from '../support/codecs.js';
 import {
   connectedProducer,
   createTopics,
@@ -34,12 +32,12 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
-import { eventCodec, malformedCorpus } from '../support/malformed.js';
+import { malformedCorpus } from '../support/malformed.js';
 import { metricValue, type PrometheusExposition, readExposition, samplesOf } from '../support/prometheus.js';
+import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const predictionCodec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
 const propagator = new W3CTraceContextPropagator();
 
 const EVENTS = 3_000;
@@ -114,28 +112,15 @@ describe('observability on a real broker', () => {
     const producer = await connectedProducer(kafka);
     await producer.send({ topic: input, messages, acks: -1 });
 
-    service = await startService(
-      loadConfig({
-        env: {},
-        overrides: {
-          kafka: { brokers },
-          input: { topic: input, groupId },
-          output: { topic: output },
-          admin: { port: 0 },
-          log: { level: 'debug' },
-        },
-      }) satisfies Config,
-      logger,
-      {
-        version: '9.9.9-test',
-        telemetry: telemetryFrom(
-          tracerProvider.getTracer('streamscore'),
-          meterProvider.getMeter('streamscore'),
-          prometheus,
-          async () => undefined,
-        ),
-      },
-    );
+    service = await startService(serviceTestConfig(brokers, { input, output, groupId }), logger, {
+      version: '9.9.9-test',
+      telemetry: telemetryFrom(
+        tracerProvider.getTracer('streamscore'),
+        meterProvider.getMeter('streamscore'),
+        prometheus,
+        async () => undefined,
+      ),
+    });
     await readRecords(kafka, output, EVENTS, 120_000);
     await producer.send({ topic: input, messages: messages.slice(0, REPLAYS), acks: -1 });
     await producer.disconnect();

@@ -17,10 +17,10 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import type { Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
+import { eventCodec, predictionCodec } from '../support/codecs.js';
 import {
   connectedProducer,
   createTopics,
@@ -29,7 +29,6 @@ import {
   testKafka,
   uniqueName,
 } from '../support/kafka.js';
-import { eventCodec } from '../support/malformed.js';
 import {
   errorLogs,
   killStartedServices,
@@ -40,7 +39,6 @@ import {
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const predictionCodec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
 
 const EVENTS = 300;
 // Every fifth event comes from a sampled producer span and the one after it from an unsampled one: 120

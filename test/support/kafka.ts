@@ -1,13 +1,8 @@
 /** Helpers for tests that talk to the real broker. */
 import { randomUUID } from 'node:crypto';
 import { type Admin, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
-import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { packagePath } from '../../src/config/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
-
-const eventCodec = createAvroCodec<CardTransaction>(
-  loadAvroSchema(packagePath('schemas/card-transaction.avsc')),
-);
+import { eventCodec } from './codecs.js';
 
 export function testKafka(brokers: string[], clientId = 'streamscore-test'): Kafka {
   return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });

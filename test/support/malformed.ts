@@ -8,17 +8,14 @@
  * one, so a change of classification shows up there first, kind by kind.
  */
 import type avro from 'avsc';
-import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
+import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
 import { type ErrorCode, isBadRecord } from '../../src/errors/index.js';
 import { compileFeatureExtractor, type DecodedRecord } from '../../src/features/index.js';
 import { readManifest } from '../../src/models/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, type Random, seededRandom } from '../../src/sample/index.js';
-
-export const eventCodec: AvroCodec<CardTransaction> = createAvroCodec<CardTransaction>(
-  loadAvroSchema(packagePath('schemas/card-transaction.avsc')),
-);
+import { eventCodec } from './codecs.js';
 
 /** The codes a record can be dead-lettered with. */
 export type BadRecordCode = Extract<
