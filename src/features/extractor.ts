@@ -12,6 +12,8 @@ export type DecodedRecord = Readonly<Record<string, unknown>>;
 export interface FeatureExtractor {
   /** Number of features per row. */
   readonly width: number;
+  /** Room for `rows` rows of features, in the element type the model's input takes. */
+  allocateRows(rows: number): Float32Array;
   /** Writes one record's features at row `row` of `out`, or throws a BadRecordError. */
   extractInto(record: DecodedRecord, out: Float32Array, row: number): void;
 }
@@ -107,6 +109,7 @@ export function compileFeatureExtractor(
   const width = features.length;
   return {
     width,
+    allocateRows: (rows) => new Float32Array(rows * width),
     extractInto(record, out, row) {
       const base = row * width;
       for (let column = 0; column < width; column++) {

@@ -15,4 +15,5 @@ export {
   type VersionStatus,
 } from './engine.js';
 export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
+export { type IsolatedScores, scoreIsolatingFailures } from './isolation.js';
 export { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';

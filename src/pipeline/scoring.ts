@@ -6,9 +6,14 @@
  */
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
-import { BadRecordError, isBadRecord, StreamscoreError } from '../errors/index.js';
+import { BadRecordError, isBadRecord } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
-import type { InferenceTiming, ModelEngine, ServingModel } from '../inference/index.js';
+import {
+  type InferenceTiming,
+  type IsolatedScores,
+  type ModelEngine,
+  scoreIsolatingFailures,
+} from '../inference/index.js';
 import { type Prediction, type ScoredEvent, toDeadLetter, toPrediction } from '../routing/index.js';
 import { type RecordRejected, recordRejected } from '../telemetry/index.js';
 
@@ -51,53 +56,6 @@ export interface ScoringPipeline {
   scoreBatch(batch: PartitionBatch, traceparentFor?: TraceparentFor): Promise<BatchOutput>;
 }
 
-interface Scored {
-  scores: Float32Array;
-  /** Rows the model raised an error on, each on its own. */
-  failedRows: number[];
-}
-
-function isRunFailure(error: unknown): boolean {
-  return error instanceof StreamscoreError && error.code === 'INFERENCE_RUN_FAILED';
-}
-
-/**
- * Scores the rows; when onnxruntime fails on the batch, halves it until the rows it fails on are alone.
- * If it fails on every row, the model or runtime is broken, not the records: that is rethrown.
- */
-async function scoreIsolatingFailures(
-  model: ServingModel,
-  features: Float32Array,
-  rows: number,
-  timing: InferenceTiming,
-): Promise<Scored> {
-  const width = model.features.width;
-  const scores = new Float32Array(rows);
-  const failedRows: number[] = [];
-  const attempt = async (first: number, count: number): Promise<void> => {
-    try {
-      scores.set(await model.score(features.subarray(first * width, (first + count) * width), count), first);
-    } catch (error) {
-      if (!isRunFailure(error)) throw error;
-      if (count === 1) {
-        failedRows.push(first);
-        return;
-      }
-      const half = Math.ceil(count / 2);
-      await attempt(first, half);
-      await attempt(first + half, count - half);
-    }
-  };
-  try {
-    scores.set(await model.score(features, rows, timing));
-  } catch (error) {
-    if (!isRunFailure(error) || rows === 1) throw error;
-    await attempt(0, rows);
-    if (failedRows.length === rows) throw error;
-  }
-  return { scores, failedRows };
-}
-
 export function createScoringPipeline(options: ScoringPipelineOptions): ScoringPipeline {
   const { inputCodec, outputCodec, engine, variant } = options;
 
@@ -124,10 +82,10 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       // loaded until the lease is returned even if a new version is swapped in meanwhile.
       const model = engine.acquire();
       const inference: InferenceTiming = {};
-      let scored: Scored;
+      let scored: IsolatedScores;
       let decodedAt: number;
       try {
-        const featureRows = new Float32Array(messages.length * model.features.width);
+        const featureRows = model.features.allocateRows(messages.length);
         for (const message of messages) {
           try {
             const record = inputCodec.decode(message.value);

@@ -54,7 +54,7 @@ export function instanceEnvironment(
     STREAMSCORE_INPUT_TOPIC: topics.input,
     STREAMSCORE_INPUT_GROUP_ID: topics.groupId,
     STREAMSCORE_OUTPUT_TOPIC: topics.output,
-    STREAMSCORE_DEAD_LETTER_TOPIC: topics.deadLetter,
+    STREAMSCORE_DEADLETTER_TOPIC: topics.deadLetter,
     STREAMSCORE_INPUT_SESSION_TIMEOUT_MS: '10000',
     STREAMSCORE_MODEL_POLL_INTERVAL_MS: '0',
     STREAMSCORE_MODEL_VARIANT: instance,

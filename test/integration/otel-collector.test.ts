@@ -383,7 +383,7 @@ describe('traces through a real OpenTelemetry Collector', () => {
       STREAMSCORE_INPUT_TOPIC: input,
       STREAMSCORE_INPUT_GROUP_ID: groupId,
       STREAMSCORE_OUTPUT_TOPIC: output,
-      STREAMSCORE_DEAD_LETTER_TOPIC: `${input}.DLT`,
+      STREAMSCORE_DEADLETTER_TOPIC: `${input}.DLT`,
       STREAMSCORE_MODEL_POLL_INTERVAL_MS: '0',
       OTEL_SDK_DISABLED: 'false',
       OTEL_SERVICE_NAME: serviceName,
