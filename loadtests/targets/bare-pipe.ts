@@ -3,40 +3,38 @@
  * service, republishing each batch's records unchanged (no decode, no model, no encode), so the
  * difference to the full service is the cost of scoring.
  */
-import type { Message } from 'kafkajs';
-import { consumeBatches, createKafkaClient, createProducer } from '../../src/kafka/index.js';
+import { connectPublisher, createGroupMember } from '../../src/kafka/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { runTarget } from './child.js';
 import { serviceConfig } from './target-config.js';
 
 await runTarget(async (target) => {
   const config = serviceConfig(target, 'bench-bare-pipe');
-  const kafka = createKafkaClient(config.kafka, createLogger(config.log));
-  const producer = createProducer(kafka);
-  const consumer = kafka.consumer({
+  const logger = createLogger(config.log);
+  const publisher = await connectPublisher(config.kafka, logger, 'bare-pipe');
+  const member = createGroupMember(config.kafka, logger, {
     groupId: config.input.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: config.input.sessionTimeoutMs,
-    maxBytesPerPartition: config.input.maxBytesPerPartition,
-  });
-  let outputs = 0;
-  await producer.connect();
-  await consumer.connect();
-  await consumeBatches(consumer, {
     topic: config.input.topic,
     fromBeginning: config.input.fromBeginning,
+    sessionTimeoutMs: config.input.sessionTimeoutMs,
+    maxBytesPerPartition: config.input.maxBytesPerPartition,
     partitionsConsumedConcurrently: config.input.partitionsConsumedConcurrently,
+  });
+  let outputs = 0;
+  // Republished, never committed: the floor is the consumer loop and the producer, nothing more.
+  await member.run({
     handleBatch: async (batch) => {
-      const messages: Message[] = batch.messages.map(({ key, value }) => ({ key, value }));
-      await producer.send({ topic: config.output.topic, messages, acks: -1 });
-      outputs += messages.length;
+      const records = batch.records.map(({ key, value }) => ({ key, value }));
+      await publisher.publish(config.output.topic, records);
+      outputs += records.length;
+      return 'delivered';
     },
   });
   return {
     outputs: () => outputs,
     stop: async () => {
-      await consumer.disconnect();
-      await producer.disconnect();
+      await member.disconnect();
+      await publisher.disconnect();
     },
   };
 });

@@ -5,13 +5,12 @@
  * no cache. Offsets are kafkajs's auto-commit. Not product code: it exists only to be outrun.
  */
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import ort from 'onnxruntime-node';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { compileFeatureExtractor, type DecodedRecord } from '../../src/features/index.js';
-import { createKafkaClient, createProducer } from '../../src/kafka/index.js';
 import { readModelArtifact } from '../../src/models/index.js';
 import { type Prediction, type ScoredEvent, toPrediction } from '../../src/routing/index.js';
-import { createLogger } from '../../src/telemetry/index.js';
 import { runTarget } from './child.js';
 import { serviceConfig } from './target-config.js';
 
@@ -31,8 +30,16 @@ await runTarget(async (target) => {
   });
   const inputName = manifest.inputs[0]!.name;
 
-  const kafka = createKafkaClient(config.kafka, createLogger(config.log));
-  const producer = createProducer(kafka);
+  const kafka = new Kafka({
+    clientId: 'naive-service',
+    brokers: [...config.kafka.brokers],
+    logLevel: logLevel.ERROR,
+  });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   const consumer = kafka.consumer({ groupId: config.input.groupId, allowAutoTopicCreation: false });
   let outputs = 0;
   await producer.connect();

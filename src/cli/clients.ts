@@ -1,8 +1,5 @@
-/** Kafka clients for the companion commands, built like the service's. */
-import { randomUUID } from 'node:crypto';
-import type { Consumer, Producer } from 'kafkajs';
+/** The codecs of the companion commands: sample events in, predictions out. */
 import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
-import { createKafkaClient, createProducer } from '../kafka/index.js';
 import type { Prediction } from '../routing/index.js';
 import type { CardTransaction } from '../sample/index.js';
 import type { Runtime } from './runtime.js';
@@ -13,20 +10,4 @@ export function eventCodec({ config }: Runtime): AvroCodec<CardTransaction> {
 
 export function predictionCodec({ config }: Runtime): AvroCodec<Prediction> {
   return createAvroCodec<Prediction>(loadAvroSchema(config.output.schema));
-}
-
-export async function connectProducer({ config, logger }: Runtime, role: string): Promise<Producer> {
-  const producer = createProducer(createKafkaClient(config.kafka, logger, role));
-  await producer.connect();
-  return producer;
-}
-
-/** A consumer in a group of its own, so reading predictions never takes partitions from anyone. */
-export async function connectTailConsumer({ config, logger }: Runtime): Promise<Consumer> {
-  const consumer = createKafkaClient(config.kafka, logger, 'tail').consumer({
-    groupId: `streamscore-tail-${randomUUID()}`,
-    allowAutoTopicCreation: false,
-  });
-  await consumer.connect();
-  return consumer;
 }

@@ -1,5 +1,6 @@
 /** What every command needs: the validated configuration, a logger, and a clean way to stop on a signal. */
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import { type RunningService, type ServiceOptions, startService } from '../service/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 
 export interface GlobalOptions {
@@ -39,4 +40,22 @@ export function onShutdownSignal(logger: Logger, stop: (signal: NodeJS.Signals) 
   };
   process.on('SIGINT', handle);
   process.on('SIGTERM', handle);
+}
+
+/**
+ * Starts the service; resolves undefined when `signal` aborts it while it starts (a SIGTERM while joining
+ * the group), so the signal handler, not a start-up error, decides how the process exits. A crash kafkajs
+ * gives up on, or a programming error, exits 1 with the offsets where they were.
+ */
+export async function startUnlessStopped(
+  { config, logger }: Runtime,
+  signal: AbortSignal,
+  options: Omit<ServiceOptions, 'signal' | 'onFatal'> = {},
+): Promise<RunningService | undefined> {
+  try {
+    return await startService(config, logger, { ...options, signal, onFatal: () => process.exit(1) });
+  } catch (error) {
+    if (signal.aborted) return undefined;
+    throw error;
+  }
 }

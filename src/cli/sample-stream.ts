@@ -1,9 +1,10 @@
 /** Publishing sample events and reading predictions back: the tools around the service. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, Message, Producer } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
+import { type Follower, followTopic, type OutputRecord, type Publisher } from '../kafka/index.js';
 import type { Prediction } from '../routing/index.js';
 import type { CardTransaction } from '../sample/index.js';
+import type { Runtime } from './runtime.js';
 
 export interface ProduceOptions {
   topic: string;
@@ -20,7 +21,7 @@ const UNPACED_CHUNK = 2_000;
 
 /** Publishes events keyed by account, so one account's events stay in order on one partition. */
 export async function produceEvents(
-  producer: Producer,
+  publisher: Publisher,
   codec: AvroCodec<CardTransaction>,
   events: Iterator<CardTransaction>,
   options: ProduceOptions,
@@ -36,13 +37,13 @@ export async function produceEvents(
     const size = Math.min(due, limit) - sent;
     if (size > 0) {
       const chunk: CardTransaction[] = [];
-      const messages: Message[] = [];
+      const records: OutputRecord[] = [];
       for (let index = 0; index < size; index++) {
         const event = events.next().value as CardTransaction;
         chunk.push(event);
-        messages.push({ key: event.account_id, value: codec.encode(event) });
+        records.push({ key: event.account_id, value: codec.encode(event) });
       }
-      await producer.send({ topic: options.topic, messages, acks: -1 });
+      await publisher.publish(options.topic, records);
       sent += size;
       options.onSent?.(chunk);
     }
@@ -58,18 +59,16 @@ export interface TailOptions {
   onPrediction: (prediction: Prediction, partition: number) => void;
 }
 
-export async function tailPredictions(
-  consumer: Consumer,
+/** Follows the output topic in a consumer group of its own, decoding each prediction. */
+export function tailPredictions(
+  { config, logger }: Runtime,
   codec: AvroCodec<Prediction>,
   options: TailOptions,
-): Promise<void> {
-  await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) {
-        options.onPrediction(codec.decode(message.value), batch.partition);
-      }
-    },
+): Promise<Follower> {
+  return followTopic(config.kafka, logger, {
+    topic: options.topic,
+    fromBeginning: options.fromBeginning,
+    onRecord: (record, partition) => options.onPrediction(codec.decode(record.value), partition),
   });
 }
 

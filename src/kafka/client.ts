@@ -3,7 +3,11 @@ import { Kafka, type logCreator, logLevel, Partitioners, type Producer, type SAS
 import type { Config } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
 
-const PINO_LEVELS: Record<logLevel, 'error' | 'warn' | 'info' | 'debug'> = {
+export type KafkaSettings = Config['kafka'];
+
+type PinoLevel = 'error' | 'warn' | 'info' | 'debug';
+
+const PINO_LEVELS: Record<logLevel, PinoLevel> = {
   [logLevel.NOTHING]: 'error',
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -18,10 +22,28 @@ function kafkaLogLevel(level: string): logLevel {
   return logLevel.ERROR;
 }
 
-const RECOVERED_BY_KAFKAJS = ['Response ', 'Crash: ', 'Restarting the consumer '];
+/** kafkajs's ERROR lines about what it then recovers from by itself: reconnecting, rejoining, restarting. */
+const RECOVERED_BY_KAFKAJS = [
+  'Crash: ',
+  'Restarting the consumer ',
+  'Connection error: ',
+  'Connection timeout',
+  'The coordinator is not aware of this member',
+];
 
-function isRecoveredByKafkajs(message: string): boolean {
-  return RECOVERED_BY_KAFKAJS.some((prefix) => message.startsWith(prefix));
+/**
+ * kafkajs logs at ERROR much that is routine: every error response (a coordinator still loading on a
+ * freshly started broker, a rebalance under way), before its retrier or its caller has decided anything,
+ * and every failed attempt it is about to retry. An ERROR line from streamscore must mean an operator has
+ * to look, so: error responses go to DEBUG (what they lead to is logged by whoever handles the error),
+ * attempts kafkajs retries and failures it recovers from go to WARN, the rest stays ERROR.
+ */
+function levelOf(level: logLevel, message: string, details: Record<string, unknown>): PinoLevel {
+  if (level !== logLevel.ERROR) return PINO_LEVELS[level];
+  if (message.startsWith('Response ')) return 'debug';
+  if ('retryCount' in details || RECOVERED_BY_KAFKAJS.some((prefix) => message.startsWith(prefix)))
+    return 'warn';
+  return 'error';
 }
 
 function pinoLogCreator(logger: Logger): logCreator {
@@ -29,22 +51,17 @@ function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ level, log }) => {
       const { message, ...details } = log;
-      // kafkajs logs at ERROR what it then recovers from: every error response before its retrier
-      // handles it (a coordinator still loading, a leader moving) and every consumer crash, restartable
-      // or not. streamscore logs the crash itself at the level its outcome deserves, so an ERROR line
-      // always means something an operator has to look at.
-      const demoted = level === logLevel.ERROR && isRecoveredByKafkajs(message) ? 'warn' : PINO_LEVELS[level];
-      kafkaLogger[demoted](details, message);
+      kafkaLogger[levelOf(level, message, details)](details, message);
     };
 }
 
-function saslOptions(kafka: Config['kafka']): SASLOptions | undefined {
+function saslOptions(kafka: KafkaSettings): SASLOptions | undefined {
   const { saslMechanism: mechanism, saslUsername: username, saslPassword: password } = kafka;
   if (mechanism === 'none') return undefined;
   return { mechanism, username, password } as SASLOptions;
 }
 
-export function createKafkaClient(kafka: Config['kafka'], logger: Logger, clientSuffix = ''): Kafka {
+export function createKafkaClient(kafka: KafkaSettings, logger: Logger, clientSuffix = ''): Kafka {
   const sasl = saslOptions(kafka);
   return new Kafka({
     clientId: clientSuffix ? `${kafka.clientId}-${clientSuffix}` : kafka.clientId,

@@ -1,18 +1,22 @@
-export { createKafkaClient, createProducer } from './client.js';
+export {
+  connectPublisher,
+  type Follower,
+  type FollowOptions,
+  followTopic,
+  type Publisher,
+} from './companions.js';
+export { createDelivery, type DeliveredBatch, type Delivery, type DeliveryOptions } from './delivery.js';
 export {
   type Backpressure,
   type BatchControl,
+  type BatchLoop,
+  type BatchOutcome,
   type ConsumedBatch,
-  type ConsumeOptions,
-  consumeBatches,
-} from './consume.js';
-export {
-  createAtLeastOnceDelivery,
-  createExactlyOnceDelivery,
-  type DeliveredBatch,
-  type Delivery,
-  type DeliveryOptions,
-  lostOwnership,
-} from './delivery.js';
-export { type RetryOptions, retryUntilDone } from './retry.js';
+  createGroupMember,
+  type GroupMember,
+  type GroupMemberOptions,
+  type Ownership,
+} from './group.js';
+export type { HeaderValue, InputRecord, OutputRecord, RecordHeaders, TopicRecords } from './records.js';
+export { isProgrammingError, type RetryOptions, retryUntilDone } from './retry.js';
 export { createMissingTopics, requireTopics, type TopicSpec } from './topics.js';

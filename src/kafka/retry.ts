@@ -11,9 +11,26 @@ export interface RetryOptions {
   maxMs: number;
   /** Aborted when the process stops: no further attempt is made. */
   signal: AbortSignal;
-  /** Errors retrying cannot fix (a lost partition, a fenced producer): rethrown at once. */
+  /** Errors retrying cannot fix (a lost partition, a bad record): rethrown at once. */
   isFinal?: (error: unknown) => boolean;
   onRetry?: (error: unknown, attempt: number, waitMs: number) => void;
+}
+
+/**
+ * A mistake in the code, not a failure around it: retrying would repeat it forever. The process should
+ * stop instead, with its offsets where they are, and be restarted by its orchestrator.
+ */
+export function isProgrammingError(error: unknown): boolean {
+  return (
+    error instanceof TypeError ||
+    error instanceof RangeError ||
+    error instanceof ReferenceError ||
+    error instanceof SyntaxError
+  );
+}
+
+function stopping(cause: unknown): StreamscoreError {
+  return new StreamscoreError('SHUTTING_DOWN', 'stopping; the batch is left uncommitted', { cause });
 }
 
 export async function retryUntilDone<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
@@ -21,21 +38,13 @@ export async function retryUntilDone<T>(operation: () => Promise<T>, options: Re
     try {
       return await operation();
     } catch (error) {
-      if (options.isFinal?.(error)) throw error;
-      if (options.signal.aborted) {
-        throw new StreamscoreError('SHUTTING_DOWN', 'stopping; the batch is left uncommitted', {
-          cause: error,
-        });
-      }
+      if (isProgrammingError(error) || options.isFinal?.(error)) throw error;
+      if (options.signal.aborted) throw stopping(error);
       const ceiling = Math.min(options.maxMs, options.initialMs * 2 ** (attempt - 1));
       const waitMs = Math.round(Math.random() * ceiling);
       options.onRetry?.(error, attempt, waitMs);
       await sleep(waitMs, undefined, { signal: options.signal }).catch(() => undefined);
-      if (options.signal.aborted) {
-        throw new StreamscoreError('SHUTTING_DOWN', 'stopping; the batch is left uncommitted', {
-          cause: error,
-        });
-      }
+      if (options.signal.aborted) throw stopping(error);
     }
   }
 }

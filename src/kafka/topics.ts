@@ -4,6 +4,8 @@
  */
 import type { Admin } from 'kafkajs';
 import { ConfigurationError } from '../errors/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { createKafkaClient, type KafkaSettings } from './client.js';
 
 export interface TopicSpec {
   topic: string;
@@ -11,9 +13,27 @@ export interface TopicSpec {
   replicationFactor: number;
 }
 
+async function withAdmin<T>(
+  kafka: KafkaSettings,
+  logger: Logger,
+  use: (admin: Admin) => Promise<T>,
+): Promise<T> {
+  const admin = createKafkaClient(kafka, logger, 'admin').admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Throws TOPIC_MISSING naming every topic that does not exist. */
-export async function requireTopics(admin: Admin, topics: readonly string[]): Promise<void> {
-  const existing = new Set(await admin.listTopics());
+export async function requireTopics(
+  kafka: KafkaSettings,
+  logger: Logger,
+  topics: readonly string[],
+): Promise<void> {
+  const existing = new Set(await withAdmin(kafka, logger, (admin) => admin.listTopics()));
   const missing = topics.filter((topic) => !existing.has(topic));
   if (missing.length > 0) {
     throw new ConfigurationError(
@@ -24,10 +44,16 @@ export async function requireTopics(admin: Admin, topics: readonly string[]): Pr
 }
 
 /** Creates the topics that do not exist yet; returns the ones it created. */
-export async function createMissingTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
-  const existing = new Set(await admin.listTopics());
-  const missing = specs.filter((spec) => !existing.has(spec.topic));
-  if (missing.length === 0) return [];
-  await admin.createTopics({ topics: missing.map((spec) => ({ ...spec })), waitForLeaders: true });
-  return missing.map((spec) => spec.topic);
+export async function createMissingTopics(
+  kafka: KafkaSettings,
+  logger: Logger,
+  specs: readonly TopicSpec[],
+): Promise<string[]> {
+  return withAdmin(kafka, logger, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return [];
+    await admin.createTopics({ topics: missing.map((spec) => ({ ...spec })), waitForLeaders: true });
+    return missing.map((spec) => spec.topic);
+  });
 }

@@ -1,3 +1,4 @@
+export { type BatchHandlerOptions, createBatchHandler } from './handler.js';
 export {
   type BatchOutput,
   createScoringPipeline,

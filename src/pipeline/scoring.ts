@@ -4,9 +4,8 @@
  * publishing it and committing the input offsets is the delivery's job. A bad record is set aside on its
  * own and never holds up the rest of its batch; a failure of the infrastructure throws, blames no record.
  */
-import type { KafkaMessage, Message } from 'kafkajs';
 import type { AvroCodec } from '../codec/index.js';
-import { BadRecordError, isBadRecord } from '../errors/index.js';
+import { BadRecordError, type ErrorCode, isBadRecord } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
 import {
   type InferenceTiming,
@@ -14,13 +13,14 @@ import {
   type ModelEngine,
   scoreIsolatingFailures,
 } from '../inference/index.js';
+import type { HeaderValue, InputRecord, OutputRecord, TopicRecords } from '../kafka/index.js';
 import { type Prediction, type ScoredEvent, toDeadLetter, toPrediction } from '../routing/index.js';
 import { type RecordRejected, recordRejected } from '../telemetry/index.js';
 
 export interface PartitionBatch {
   topic: string;
   partition: number;
-  messages: readonly KafkaMessage[];
+  records: readonly InputRecord[];
   /** performance.now() when the batch arrived from Kafka. */
   fetchedAt: number;
 }
@@ -34,22 +34,27 @@ export interface StageTiming {
 }
 
 export interface BatchOutput {
-  predictions: Message[];
-  deadLetters: Message[];
+  /** Predictions, then dead letters: everything the batch publishes, in one delivery. */
+  output: TopicRecords[];
+  predictions: number;
+  /** Dead letters by reason; undefined when every record was scored. */
+  rejections: Map<ErrorCode, number> | undefined;
   timing: StageTiming;
   /** event_time of each prediction, for end-to-end latency. */
   eventTimes: number[];
   model: { name: string; version: string; rows: number };
 }
 
-/** The W3C traceparent to put on the output made from a message; undefined leaves it without one. */
-export type TraceparentFor = (message: KafkaMessage) => Buffer | string | undefined;
+/** The W3C traceparent to put on the output made from a record; undefined leaves it without one. */
+export type TraceparentFor = (record: InputRecord) => HeaderValue | undefined;
 
 export interface ScoringPipelineOptions {
   inputCodec: AvroCodec<DecodedRecord>;
   outputCodec: AvroCodec<Prediction>;
   engine: ModelEngine;
   variant: string;
+  outputTopic: string;
+  deadLetterTopic: string;
 }
 
 export interface ScoringPipeline {
@@ -61,17 +66,20 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
 
   return {
     async scoreBatch(batch, traceparentFor) {
-      const { messages } = batch;
-      const accepted: KafkaMessage[] = [];
+      const { records: consumed } = batch;
+      const accepted: InputRecord[] = [];
       const records: DecodedRecord[] = [];
-      const deadLetters: Message[] = [];
-      const reject = (message: KafkaMessage, error: BadRecordError) => {
-        deadLetters.push(toDeadLetter(message, batch, error));
+      const deadLetters: OutputRecord[] = [];
+      let rejections: Map<ErrorCode, number> | undefined;
+      const reject = (record: InputRecord, error: BadRecordError) => {
+        deadLetters.push(toDeadLetter(record, batch, error));
+        rejections ??= new Map();
+        rejections.set(error.code, (rejections.get(error.code) ?? 0) + 1);
         if (recordRejected.hasSubscribers) {
           const rejected: RecordRejected = {
             topic: batch.topic,
             partition: batch.partition,
-            offset: message.offset,
+            offset: record.offset,
             error,
           };
           recordRejected.publish(rejected);
@@ -85,16 +93,16 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       let scored: IsolatedScores;
       let decodedAt: number;
       try {
-        const featureRows = model.features.allocateRows(messages.length);
-        for (const message of messages) {
+        const featureRows = model.features.allocateRows(consumed.length);
+        for (const record of consumed) {
           try {
-            const record = inputCodec.decode(message.value);
-            model.features.extractInto(record, featureRows, records.length);
-            accepted.push(message);
-            records.push(record);
+            const decoded = inputCodec.decode(record.value);
+            model.features.extractInto(decoded, featureRows, records.length);
+            accepted.push(record);
+            records.push(decoded);
           } catch (error) {
             if (!isBadRecord(error)) throw error;
-            reject(message, error);
+            reject(record, error);
           }
         }
         decodedAt = performance.now();
@@ -112,29 +120,33 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         scoredAt: performance.now(),
         scoredTime: Date.now(),
       };
-      const predictions: Message[] = [];
+      const predictions: OutputRecord[] = [];
       const eventTimes: number[] = [];
       for (let row = 0; row < records.length; row++) {
-        const message = accepted[row]!;
+        const record = accepted[row]!;
         if (failed.has(row)) {
           reject(
-            message,
+            record,
             new BadRecordError('INFERENCE_RECORD_FAILED', `${model.id} raised an error on this record`),
           );
           continue;
         }
         const prediction = toPrediction(records[row] as unknown as ScoredEvent, scored.scores[row]!, context);
-        const traceparent = traceparentFor?.(message);
+        const traceparent = traceparentFor?.(record);
         predictions.push({
-          key: message.key,
+          key: record.key,
           value: outputCodec.encode(prediction),
           ...(traceparent ? { headers: { traceparent } } : {}),
         });
         eventTimes.push(prediction.event_time);
       }
       return {
-        predictions,
-        deadLetters,
+        output: [
+          { topic: options.outputTopic, records: predictions },
+          { topic: options.deadLetterTopic, records: deadLetters },
+        ],
+        predictions: predictions.length,
+        rejections,
         timing: {
           decodedAt,
           inferenceQueuedAt: decodedAt,

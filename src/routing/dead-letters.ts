@@ -3,8 +3,8 @@
  * was set aside. Header names follow Spring Kafka's dead-letter publisher, which DLT tooling already
  * reads; the stable error code rides in its own header. Messages never carry field values.
  */
-import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { StreamscoreError } from '../errors/index.js';
+import type { InputRecord, OutputRecord, RecordHeaders } from '../kafka/index.js';
 
 export const DeadLetterHeaders = {
   originalTopic: 'kafka_dlt-original-topic',
@@ -21,16 +21,20 @@ export interface RecordOrigin {
   partition: number;
 }
 
-export function toDeadLetter(message: KafkaMessage, origin: RecordOrigin, error: StreamscoreError): Message {
-  const headers: IHeaders = {
-    ...message.headers,
+export function toDeadLetter(
+  record: InputRecord,
+  origin: RecordOrigin,
+  error: StreamscoreError,
+): OutputRecord {
+  const headers: RecordHeaders = {
+    ...record.headers,
     [DeadLetterHeaders.originalTopic]: origin.topic,
     [DeadLetterHeaders.originalPartition]: String(origin.partition),
-    [DeadLetterHeaders.originalOffset]: message.offset,
-    [DeadLetterHeaders.originalTimestamp]: message.timestamp,
+    [DeadLetterHeaders.originalOffset]: record.offset,
+    [DeadLetterHeaders.originalTimestamp]: record.timestamp,
     [DeadLetterHeaders.exceptionClass]: error.name,
     [DeadLetterHeaders.exceptionMessage]: error.message,
     [DeadLetterHeaders.errorCode]: error.code,
   };
-  return { key: message.key, value: message.value, headers };
+  return { key: record.key, value: record.value, headers };
 }

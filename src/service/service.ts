@@ -1,6 +1,6 @@
 /**
  * Wires one streamscore process together from its configuration: loads and verifies the schemas and the
- * model, checks the topics, then runs the consumer group. Everything is checked before the first record
+ * model, checks the topics, then joins the consumer group. Everything is checked before the first record
  * is fetched, so a misconfiguration fails at start with one clear message instead of dead-lettering the
  * stream.
  */
@@ -10,16 +10,8 @@ import type { Config } from '../config/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
 import { createExecutor, createModelEngine, type ModelEngine } from '../inference/index.js';
-import {
-  consumeBatches,
-  createAtLeastOnceDelivery,
-  createExactlyOnceDelivery,
-  createKafkaClient,
-  type Delivery,
-  requireTopics,
-  retryUntilDone,
-} from '../kafka/index.js';
-import { createScoringPipeline } from '../pipeline/index.js';
+import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
+import { createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
 import type { Prediction } from '../routing/index.js';
 import {
   disabledTelemetry,
@@ -27,7 +19,6 @@ import {
   observePipeline,
   type PipelineCounters,
   registerPipelineMetrics,
-  startBatchSpan,
   type Telemetry,
 } from '../telemetry/index.js';
 import { healthRoutes, type Readiness, trackReadiness } from './health.js';
@@ -48,12 +39,17 @@ export interface RunningService {
 }
 
 export interface ServiceOptions {
-  /** Called when the consumer stops for good (kafkajs gave up restarting it); the process should exit. */
+  /**
+   * The process cannot go on: kafkajs gave up restarting the consumer, or a mistake in the code reached a
+   * batch. Offsets are where they were; the process should exit non-zero and be restarted.
+   */
   onFatal?: (error: Error) => void;
   /** Tracer and meter; none by default. */
   telemetry?: Telemetry;
   /** Reported as streamscore_build_info. */
   version?: string;
+  /** Aborting it while the service starts stops it (SIGTERM while joining the group): start rejects. */
+  signal?: AbortSignal;
 }
 
 const REQUIRED_INPUT_FIELDS = ['event_id', 'event_time'];
@@ -70,9 +66,6 @@ function requireFields(codec: AvroCodec<DecodedRecord>, path: string): void {
     );
   }
 }
-
-const isInfrastructureFailure = (error: unknown) =>
-  error instanceof StreamscoreError && error.disposition === 'infrastructure';
 
 function withDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -122,42 +115,61 @@ export async function startService(
       logger.warn({ err: error, attempt, waitMs }, 'infrastructure failure; retrying');
     },
   };
+  const fatal = (error: Error, message: string) => {
+    logger.error({ err: error }, message);
+    options.onFatal?.(error);
+  };
   let admin: AdminServer | undefined;
   let modelUpdates: ModelUpdates | undefined;
 
-  const kafka = createKafkaClient(config.kafka, logger);
-  const kafkaAdmin = kafka.admin();
-  const consumer = kafka.consumer({
+  const delivery = createDelivery(config.kafka, logger, {
     groupId: config.input.groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: config.input.sessionTimeoutMs,
-    maxBytesPerPartition: config.input.maxBytesPerPartition,
-  });
-  const deliveryOptions = {
     inputTopic: config.input.topic,
-    outputTopic: config.output.topic,
-    deadLetterTopic: config.deadLetter.topic,
-    groupId: config.input.groupId,
     compression: config.output.compression,
+    exactlyOnce: config.output.exactlyOnce,
     retry,
-  };
-  const delivery: Delivery = config.output.exactlyOnce
-    ? createExactlyOnceDelivery(kafka, deliveryOptions)
-    : createAtLeastOnceDelivery(kafka, deliveryOptions);
+  });
+  const member = createGroupMember(config.kafka, logger, {
+    groupId: config.input.groupId,
+    topic: config.input.topic,
+    fromBeginning: config.input.fromBeginning,
+    sessionTimeoutMs: config.input.sessionTimeoutMs,
+    maxBytesPerPartition: config.input.maxBytesPerPartition,
+    partitionsConsumedConcurrently: config.input.partitionsConsumedConcurrently,
+    onAssigned: (partitions) => {
+      readiness.assigned(partitions);
+      void delivery.assigned(partitions);
+    },
+    onCrash: (error, restarting) => {
+      readiness.failing('consumer', error.message);
+      if (restarting)
+        logger.warn({ err: error }, 'consumer crashed on a retriable error; kafkajs restarts it');
+      else fatal(error, 'consumer crashed and will not restart');
+    },
+  });
   const observer = observePipeline(logger);
 
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
-  const release = async () => {
-    modelUpdates?.stop();
-    await Promise.allSettled([consumer.disconnect(), kafkaAdmin.disconnect()]);
-    await delivery.close();
-    await admin?.close();
-    await engine.close();
-    await executor.close();
-    observer.close();
-    metrics.close();
-    health.close();
+  let released: Promise<void> | undefined;
+  const release = () => {
+    released ??= (async () => {
+      stopping.abort();
+      readiness.stopping();
+      modelUpdates?.stop();
+      await member.disconnect();
+      await delivery.close();
+      await admin?.close();
+      await engine.close();
+      await executor.close();
+      observer.close();
+      metrics.close();
+      health.close();
+    })();
+    return released;
   };
+  const stop = () => withDeadline(release(), config.shutdown.timeoutMs);
+  const stopWhileStarting = () => void stop().catch(() => undefined);
+  options.signal?.addEventListener('abort', stopWhileStarting, { once: true });
 
   try {
     await deployInitialVersion(engine, model);
@@ -178,35 +190,21 @@ export async function startService(
         },
       },
     ]);
+    await requireTopics(config.kafka, logger, [
+      config.input.topic,
+      config.output.topic,
+      config.deadLetter.topic,
+    ]);
 
-    await kafkaAdmin.connect();
-    await requireTopics(kafkaAdmin, [config.input.topic, config.output.topic, config.deadLetter.topic]);
-    await kafkaAdmin.disconnect();
-    await consumer.connect();
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      const partitions = payload.memberAssignment[config.input.topic] ?? [];
-      readiness.assigned(partitions);
-      void delivery.assigned(partitions);
-      logger.info(
-        { memberId: payload.memberId, assignment: payload.memberAssignment },
-        'joined consumer group',
-      );
+    const pipeline = createScoringPipeline({
+      inputCodec,
+      outputCodec,
+      engine,
+      variant: model.variant,
+      outputTopic: config.output.topic,
+      deadLetterTopic: config.deadLetter.topic,
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      readiness.failing('consumer', payload.error.message);
-      if (payload.restart) {
-        logger.warn({ err: payload.error }, 'consumer crashed on a retriable error; kafkajs restarts it');
-        return;
-      }
-      logger.error({ err: payload.error }, 'consumer crashed and will not restart');
-      options.onFatal?.(payload.error);
-    });
-
-    const pipeline = createScoringPipeline({ inputCodec, outputCodec, engine, variant: model.variant });
-    await consumeBatches(consumer, {
-      topic: config.input.topic,
-      fromBeginning: config.input.fromBeginning,
-      partitionsConsumedConcurrently: config.input.partitionsConsumedConcurrently,
+    await member.run({
       backpressure: {
         saturated: () => engine.pendingRows >= model.maxQueuedRows,
         relieved: () => engine.pendingRows < model.maxQueuedRows / 2,
@@ -216,47 +214,32 @@ export async function startService(
             paused ? 'consumer paused' : 'consumer resumed',
           ),
       },
-      // The seam where a batch is traced and timed end to end; the stages below only report instants.
-      handleBatch: async (batch, control) => {
-        const span = startBatchSpan(
-          telemetry.tracer,
-          { ...batch, groupId: config.input.groupId, outputTopic: config.output.topic },
-          batch.fetchedAt,
-        );
-        try {
-          const output = await retryUntilDone(() => pipeline.scoreBatch(batch, span.traceparentFor), {
-            ...retry,
-            isFinal: (error) => !isInfrastructureFailure(error),
-          });
-          const publishStartedAt = performance.now();
-          await delivery.deliver(
-            {
-              ...batch,
-              records: batch.messages.length,
-              lastTimestamp: batch.messages.at(-1)?.timestamp,
-              ...output,
-            },
-            control,
-          );
-          const publishedAt = performance.now();
-          span.end(
-            { fetchedAt: batch.fetchedAt, ...output.timing, publishStartedAt, publishedAt },
-            output.model,
-          );
+      handleBatch: createBatchHandler({
+        pipeline,
+        delivery,
+        tracer: telemetry.tracer,
+        groupId: config.input.groupId,
+        outputTopic: config.output.topic,
+        retry,
+        onDelivered: (batch, output) => {
           metrics.recordEndToEnd(output.eventTimes, Date.now());
           readiness.delivered(
             batch.partition,
             Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset) - 1n),
           );
-        } catch (error) {
-          span.fail(error);
-          throw error;
-        }
-      },
+        },
+        onProgrammingError: (error) =>
+          fatal(error, 'a batch hit a programming error; stopping with its offsets uncommitted'),
+      }),
     });
+    if (stopping.signal.aborted) throw new StreamscoreError('SHUTTING_DOWN', 'stopped while starting');
   } catch (error) {
-    await release();
-    throw error;
+    await stop().catch(() => undefined);
+    throw stopping.signal.aborted && options.signal?.aborted
+      ? new StreamscoreError('SHUTTING_DOWN', 'stopped while starting', { cause: error })
+      : error;
+  } finally {
+    options.signal?.removeEventListener('abort', stopWhileStarting);
   }
   logger.info(
     { topic: config.input.topic, group: config.input.groupId, output: config.output.topic, admin: admin.url },
@@ -269,10 +252,6 @@ export async function startService(
     modelUpdates,
     readiness,
     adminUrl: admin.url,
-    stop: () => {
-      stopping.abort();
-      readiness.stopping();
-      return withDeadline(release(), config.shutdown.timeoutMs);
-    },
+    stop,
   };
 }

@@ -21,7 +21,7 @@ export interface PipelineObserver {
   close(): void;
 }
 
-/** Counts what the pipeline publishes and logs every rejected record with where it sits in Kafka. */
+/** Counts what the pipeline delivers and logs every rejected record with where it sits in Kafka. */
 export function observePipeline(logger: Logger): PipelineObserver {
   const counters: PipelineCounters = {
     recordsIn: 0,
@@ -32,14 +32,16 @@ export function observePipeline(logger: Logger): PipelineObserver {
   };
   const unsubscribers = [
     subscribe<RecordRejected>(recordRejected, ({ topic, partition, offset, error }) => {
-      counters.rejected += 1;
-      counters.rejectedByCode[error.code] = (counters.rejectedByCode[error.code] ?? 0) + 1;
       logger.warn({ topic, partition, offset, code: error.code, reason: error.message }, 'record rejected');
     }),
     subscribe<BatchPublished>(batchPublished, (batch) => {
       counters.batches += 1;
       counters.recordsIn += batch.records;
       counters.predictionsOut += batch.predictions;
+      for (const [code, count] of batch.rejections ?? []) {
+        counters.rejected += count;
+        counters.rejectedByCode[code] = (counters.rejectedByCode[code] ?? 0) + count;
+      }
     }),
   ];
   return {

@@ -4,8 +4,9 @@
  * nobody listens.
  */
 import diagnostics from 'node:diagnostics_channel';
-import type { StreamscoreError } from '../errors/index.js';
+import type { ErrorCode, StreamscoreError } from '../errors/index.js';
 
+/** A record set aside, at the moment it is (logged then; counted once its dead letter is delivered). */
 export interface RecordRejected {
   topic: string;
   partition: number;
@@ -19,7 +20,8 @@ export interface BatchPublished {
   /** Records fetched in this batch, including rejected ones. */
   records: number;
   predictions: number;
-  rejected: number;
+  /** Dead letters delivered with the batch, by reason; undefined when there were none. */
+  rejections?: ReadonlyMap<ErrorCode, number> | undefined;
   lastOffset: string;
   /** The partition's end offset when the batch was fetched; lag = highWatermark - (lastOffset + 1). */
   highWatermark?: string | undefined;

@@ -14,8 +14,6 @@ import {
   inferenceBatch,
   type PredictionCacheLookup,
   predictionCacheLookup,
-  type RecordRejected,
-  recordRejected,
   subscribe,
 } from './events.js';
 
@@ -154,6 +152,13 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
       recordsIn.add(batch.records, attributes);
       predictionsOut.add(batch.predictions, attributes);
       processing.record((batch.publishedAt - batch.fetchedAt) / 1000, attributes);
+      // Dead letters are counted once delivered, like predictions: a batch retried or dropped uncommitted
+      // is delivered again later, and its rejections with it.
+      for (const [code, count] of batch.rejections ?? []) {
+        deadLettered.add(count, { topic: batch.topic, code });
+        if (isDecodeError(code)) decodeErrors.add(count, { topic: batch.topic, code });
+        if (code === 'INFERENCE_RECORD_FAILED') inferenceErrors.add(count, attributes);
+      }
       if (batch.highWatermark !== undefined) {
         const next = BigInt(batch.lastOffset) + 1n;
         lag.set(`${batch.topic}/${batch.partition}`, {
@@ -163,11 +168,6 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
           lastTimestampMs: batch.lastTimestampMs,
         });
       }
-    }),
-    subscribe<RecordRejected>(recordRejected, ({ topic, error }) => {
-      deadLettered.add(1, { topic, code: error.code });
-      if (isDecodeError(error.code)) decodeErrors.add(1, { topic, code: error.code });
-      if (error.code === 'INFERENCE_RECORD_FAILED') inferenceErrors.add(1, { topic });
     }),
     subscribe<InferenceBatch>(inferenceBatch, ({ model, version, rows, waitMs, runMs }) => {
       batchRows.record(rows, { model, version });

@@ -20,7 +20,6 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import type { KafkaMessage } from 'kafkajs';
 
 /** performance.now() instants of one partition batch's stages. */
 export interface BatchTiming {
@@ -33,17 +32,25 @@ export interface BatchTiming {
   publishedAt: number;
 }
 
+type HeaderValue = Buffer | string;
+
+/** What tracing reads of a consumed record (structurally the kafka folder's InputRecord). */
+export interface TracedRecord {
+  readonly headers?: Readonly<Record<string, HeaderValue | HeaderValue[] | undefined>> | undefined;
+  readonly offset: string;
+}
+
 export interface BatchTraceInfo {
   topic: string;
   partition: number;
   groupId: string;
-  messages: readonly KafkaMessage[];
+  records: readonly TracedRecord[];
   outputTopic: string;
 }
 
 export interface BatchSpan {
-  /** The traceparent to put on the output record made from `message`; undefined when not traced. */
-  traceparentFor(message: KafkaMessage): Buffer | string | undefined;
+  /** The traceparent to put on the output record made from `record`; undefined when not traced. */
+  traceparentFor(record: TracedRecord): HeaderValue | undefined;
   end(timing: BatchTiming, model: { name: string; version: string; rows: number }): void;
   fail(error: unknown): void;
 }
@@ -53,10 +60,8 @@ const MAX_LINKS = 128;
 const TRACEPARENT = 'traceparent';
 const propagator = new W3CTraceContextPropagator();
 
-type HeaderValue = Buffer | string;
-
 /** The traceparent as the producer sent it. W3C names the header in lower case, which is tried first. */
-function rawTraceparent(headers: KafkaMessage['headers']): HeaderValue | undefined {
+function rawTraceparent(headers: TracedRecord['headers']): HeaderValue | undefined {
   if (!headers) return undefined;
   let value = headers[TRACEPARENT];
   if (value === undefined) {
@@ -118,13 +123,13 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
     'messaging.consumer.group.name': info.groupId,
   };
   const links: Link[] = [];
-  const producers = new Map<KafkaMessage, Context>();
-  for (const message of info.messages) {
-    const raw = rawTraceparent(message.headers);
+  const producers = new Map<TracedRecord, Context>();
+  for (const record of info.records) {
+    const raw = rawTraceparent(record.headers);
     if (raw === undefined || !shapeAndSampled(raw).sampled) continue;
     const parent = sampledProducerContext(raw);
     if (!parent) continue;
-    producers.set(message, parent);
+    producers.set(record, parent);
     if (links.length < MAX_LINKS) links.push({ context: trace.getSpanContext(parent)! });
   }
   const batchSpan = tracer.startSpan(
@@ -133,7 +138,7 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
       kind: SpanKind.CONSUMER,
       startTime: epochMs(fetchedAt),
       links,
-      attributes: { ...messaging, 'messaging.batch.message_count': info.messages.length },
+      attributes: { ...messaging, 'messaging.batch.message_count': info.records.length },
     },
     ROOT_CONTEXT,
   );
@@ -152,11 +157,11 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
   };
 
   return {
-    traceparentFor(message) {
-      const parent = producers.get(message);
+    traceparentFor(record) {
+      const parent = producers.get(record);
       if (!parent) {
         // An unsampled producer trace is passed on as it came: no span, no parsing, no cost.
-        const raw = rawTraceparent(message.headers);
+        const raw = rawTraceparent(record.headers);
         return raw !== undefined && shapeAndSampled(raw).wellFormed ? raw : batchTraceparent;
       }
       const span = tracer.startSpan(
@@ -165,11 +170,11 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
           kind: SpanKind.CONSUMER,
           startTime: epochMs(fetchedAt),
           links: [{ context: batchSpan.spanContext() }],
-          attributes: { ...messaging, 'messaging.kafka.offset': Number(message.offset) },
+          attributes: { ...messaging, 'messaging.kafka.offset': Number(record.offset) },
         },
         parent,
       );
-      if (!span.isRecording()) return rawTraceparent(message.headers);
+      if (!span.isRecording()) return rawTraceparent(record.headers);
       recordSpans.push(span);
       return traceparentOf(span);
     },
@@ -177,7 +182,7 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
     end(timing, model) {
       if (batchSpan.isRecording()) {
         child('decode', timing.fetchedAt, timing.decodedAt, {
-          'messaging.batch.message_count': info.messages.length,
+          'messaging.batch.message_count': info.records.length,
         });
         const inferenceStart = timing.inferenceStartedAt ?? timing.inferenceQueuedAt;
         child('batch wait', timing.inferenceQueuedAt, inferenceStart, {

@@ -144,3 +144,66 @@ describe('SIGTERM mid-stream, then a restart', () => {
     expect(errorsLogged).toEqual([]);
   });
 });
+
+/**
+ * SIGTERM before the service has even joined: the orchestrator scales down a pod that is still starting.
+ * A member that died without leaving holds the group's rebalance open until its session expires, so the
+ * new instance waits in its JoinGroup for that long; the signal lands there. It must exit 0 promptly,
+ * not die by the signal's default action.
+ */
+describe('SIGTERM while the service is still joining its group', () => {
+  const DEAD_MEMBER_SESSION_MS = 30_000;
+  let stop: ProcessExit & { elapsedMs: number };
+  let joinedBeforeSignal: boolean;
+  let scoringLogged: boolean;
+  let errorsLogged: string[];
+
+  beforeAll(async () => {
+    const topics = await createFaultTopics(kafka, 'term-joining');
+    try {
+      const dead = startServiceProcess(
+        'dead member',
+        instanceEnvironment(brokers, topics, 'dead', {
+          STREAMSCORE_INPUT_SESSION_TIMEOUT_MS: String(DEAD_MEMBER_SESSION_MS),
+        }),
+      );
+      await dead.waitForLog('scoring', 60_000);
+      await dead.kill();
+      const starting = startServiceProcess(
+        'starting',
+        instanceEnvironment(brokers, topics, 'starting', {
+          STREAMSCORE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        }),
+      );
+      // The model is loaded and the admin server up: what is left is the join, which the dead member holds.
+      await starting.waitForLog('model loaded', 60_000);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      joinedBeforeSignal = starting.logs.some((line) => line.msg === 'joined consumer group');
+      stop = await starting.terminate(2 * SHUTDOWN_TIMEOUT_MS);
+      scoringLogged = starting.logs.some((line) => line.msg === 'scoring');
+      errorsLogged = errorLogs(starting).map((line) => JSON.stringify(line).slice(0, 300));
+      console.log(
+        `[faults] SIGTERM while joining: exit code ${stop.code}, signal ${stop.signal}, exit after SIGTERM ${(stop.elapsedMs / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      await killStartedServices();
+    }
+  });
+
+  afterAll(killStartedServices);
+
+  it('signalled the instance before it had joined', () => {
+    expect(joinedBeforeSignal).toBe(false);
+    expect(scoringLogged).toBe(false);
+  });
+
+  it('exits with code 0 within the shutdown deadline, not by the signal', () => {
+    expect(stop.signal).toBeNull();
+    expect(stop.code).toBe(0);
+    expect(stop.elapsedMs).toBeLessThanOrEqual(SHUTDOWN_TIMEOUT_MS);
+  });
+
+  it('logs no error on the way', () => {
+    expect(errorsLogged).toEqual([]);
+  });
+});

@@ -30,7 +30,6 @@ function published(overrides: Partial<BatchPublished>): BatchPublished {
     partition: 0,
     records: 10,
     predictions: 10,
-    rejected: 0,
     lastOffset: '9',
     highWatermark: '10',
     lastTimestampMs: Date.now(),
@@ -74,7 +73,7 @@ describe('pipeline metrics', () => {
     expect(codes).not.toContain('KAFKA_UNAVAILABLE');
   });
 
-  it('counts a rejection under its code, and decode errors apart', async () => {
+  it('counts dead letters under their code once delivered, decode errors apart, not when rejected', async () => {
     const exporter = start();
     recordRejected.publish({
       topic: 'in',
@@ -84,8 +83,19 @@ describe('pipeline metrics', () => {
     } satisfies RecordRejected);
     const truncated = (points: Point[]) =>
       points.find((point) => point.attributes.code === 'RECORD_TRUNCATED');
-    expect(truncated(await pointsOf(exporter, 'streamscore.dead.lettered'))?.value).toBe(1);
-    expect(truncated(await pointsOf(exporter, 'streamscore.decode.errors'))?.value).toBe(1);
+    // Rejected, but its batch not delivered yet (a retried or dropped batch is rejected again later).
+    expect(truncated(await pointsOf(exporter, 'streamscore.dead.lettered'))?.value).toBe(0);
+    batchPublished.publish(
+      published({
+        rejections: new Map([
+          ['RECORD_TRUNCATED', 2],
+          ['INFERENCE_RECORD_FAILED', 1],
+        ]),
+      }),
+    );
+    expect(truncated(await pointsOf(exporter, 'streamscore.dead.lettered'))?.value).toBe(2);
+    expect(truncated(await pointsOf(exporter, 'streamscore.decode.errors'))?.value).toBe(2);
+    expect((await pointsOf(exporter, 'streamscore.inference.errors'))[0]?.value).toBe(1);
   });
 
   it('reports lag in records and, while records wait, the age of the last delivered record', async () => {

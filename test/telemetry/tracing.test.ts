@@ -5,23 +5,15 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { InputRecord, RecordHeaders } from '../../src/kafka/index.js';
 import { disabledTelemetry, startBatchSpan } from '../../src/telemetry/index.js';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PRODUCER_SPAN = '00f067aa0ba902b7';
 
-function message(offset: number, headers?: KafkaMessage['headers']): KafkaMessage {
-  return {
-    key: null,
-    value: Buffer.from('x'),
-    timestamp: '0',
-    attributes: 0,
-    offset: String(offset),
-    size: 1,
-    ...(headers ? { headers } : {}),
-  } as KafkaMessage;
+function message(offset: number, headers?: RecordHeaders): InputRecord {
+  return { key: null, value: Buffer.from('x'), timestamp: '0', offset: String(offset), headers };
 }
 
 const timing = {
@@ -43,11 +35,11 @@ function traced() {
   return { exporter, tracer: provider.getTracer('test') };
 }
 
-const info = (messages: KafkaMessage[]) => ({
+const info = (records: InputRecord[]) => ({
   topic: 'in',
   partition: 0,
   groupId: 'g',
-  messages,
+  records,
   outputTopic: 'out',
 });
 

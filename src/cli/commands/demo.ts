@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { connectPublisher, type Follower, type Publisher } from '../../kafka/index.js';
 import type { Prediction } from '../../routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../sample/index.js';
-import { startService } from '../../service/index.js';
-import { connectProducer, connectTailConsumer, eventCodec, predictionCodec } from '../clients.js';
-import { createRuntime, type GlobalOptions, onShutdownSignal } from '../runtime.js';
+import type { RunningService } from '../../service/index.js';
+import { eventCodec, predictionCodec } from '../clients.js';
+import { createRuntime, type GlobalOptions, onShutdownSignal, startUnlessStopped } from '../runtime.js';
 import { produceEvents, tailPredictions } from '../sample-stream.js';
 import { positiveNumber } from './produce.js';
 import { createServiceTopics } from './topics.js';
@@ -40,29 +41,37 @@ export function registerDemo(program: Command): void {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>(), {
         log: { pretty: true, level: 'warn' },
       });
-      await createServiceTopics(runtime, { partitions: 3, replicationFactor: 1 });
-      const service = await startService(runtime.config, runtime.logger, { onFatal: () => process.exit(1) });
-      const producer = await connectProducer(runtime, 'demo-producer');
-      const tail = await connectTailConsumer(runtime);
-      const abort = new AbortController();
+      const stopping = new AbortController();
       const remembered = new Map<string, CardTransaction>();
       const colour = process.stdout.isTTY === true;
+      let publisher: Publisher | undefined;
+      let tail: Follower | undefined;
+      let starting: Promise<RunningService | undefined> = Promise.resolve(undefined);
 
       onShutdownSignal(runtime.logger, async () => {
-        abort.abort();
-        await tail.disconnect();
-        await producer.disconnect();
-        await service.stop();
-        const { recordsIn, predictionsOut, rejected } = service.counters;
+        stopping.abort();
+        await tail?.disconnect();
+        await publisher?.disconnect();
+        const service = await starting;
+        await service?.stop();
+        const { recordsIn, predictionsOut, rejected } = service?.counters ?? {
+          recordsIn: 0,
+          predictionsOut: 0,
+          rejected: 0,
+        };
         process.stdout.write(
           `\nscored ${predictionsOut} of ${recordsIn} events (${rejected} rejected); stopped cleanly\n`,
         );
       });
 
+      await createServiceTopics(runtime, { partitions: 3, replicationFactor: 1 });
+      starting = startUnlessStopped(runtime, stopping.signal);
+      if (!(await starting)) return;
+      publisher = await connectPublisher(runtime.config.kafka, runtime.logger, 'demo-producer');
       process.stdout.write(
         `streamscore demo: ${flags.rate} events/s into '${runtime.config.input.topic}', predictions from '${runtime.config.output.topic}'. Ctrl-C stops.\n\n`,
       );
-      await tailPredictions(tail, predictionCodec(runtime), {
+      tail = await tailPredictions(runtime, predictionCodec(runtime), {
         topic: runtime.config.output.topic,
         fromBeginning: false,
         onPrediction: (prediction) => {
@@ -72,13 +81,13 @@ export function registerDemo(program: Command): void {
         },
       });
       void produceEvents(
-        producer,
+        publisher,
         eventCodec(runtime),
         sampleTransactions({ seed: Date.now() % 1_000_000, startTime: Date.now() }),
         {
           topic: runtime.config.input.topic,
           rate: flags.rate,
-          signal: abort.signal,
+          signal: stopping.signal,
           onSent: (events) => {
             for (const event of events) remembered.set(event.event_id, event);
             while (remembered.size > MAX_REMEMBERED_EVENTS)
@@ -86,7 +95,7 @@ export function registerDemo(program: Command): void {
           },
         },
       ).catch((error: unknown) => {
-        if (!abort.signal.aborted) runtime.logger.error({ err: error }, 'sample producer failed');
+        if (!stopping.signal.aborted) runtime.logger.error({ err: error }, 'sample producer failed');
       });
     });
 }

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { connectPublisher } from '../../kafka/index.js';
 import { sampleTransactions } from '../../sample/index.js';
-import { connectProducer, eventCodec } from '../clients.js';
+import { eventCodec } from '../clients.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 import { produceEvents } from '../sample-stream.js';
 
@@ -29,13 +30,13 @@ export function registerProduce(program: Command): void {
     .option('--seed <n>', 'seed of the sample stream', positiveNumber, 7)
     .action(async (flags: ProduceFlags, command: Command) => {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
-      const producer = await connectProducer(runtime, 'producer');
+      const publisher = await connectPublisher(runtime.config.kafka, runtime.logger, 'producer');
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
       const started = performance.now();
       const sent = await produceEvents(
-        producer,
+        publisher,
         eventCodec(runtime),
         sampleTransactions({ seed: flags.seed }),
         {
@@ -45,7 +46,7 @@ export function registerProduce(program: Command): void {
           signal: abort.signal,
         },
       );
-      await producer.disconnect();
+      await publisher.disconnect();
       const seconds = (performance.now() - started) / 1000;
       runtime.logger.info(
         { events: sent, seconds: Number(seconds.toFixed(2)), topic: runtime.config.input.topic },

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configHelp, packagePath } from '../../config/index.js';
-import { startService } from '../../service/index.js';
+import type { RunningService } from '../../service/index.js';
 import { startProcessTelemetry } from '../../telemetry/index.js';
-import { createRuntime, type GlobalOptions, onShutdownSignal } from '../runtime.js';
+import { createRuntime, type GlobalOptions, onShutdownSignal, startUnlessStopped } from '../runtime.js';
 
 const TELEMETRY_HELP = `
 Telemetry uses OpenTelemetry's standard environment variables: OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER
@@ -24,17 +24,18 @@ export function registerServe(program: Command): void {
       const { config, logger } = createRuntime(command.optsWithGlobals<GlobalOptions>());
       const version = packageVersion();
       const telemetry = startProcessTelemetry(version);
-      const service = await startService(config, logger, {
-        telemetry,
-        version,
-        onFatal: () => process.exit(1),
-      });
+      const stopping = new AbortController();
+      let starting: Promise<RunningService | undefined> = Promise.resolve(undefined);
       onShutdownSignal(logger, async () => {
+        stopping.abort();
         try {
-          await service.stop();
+          // Stopped while starting: the start released everything itself before settling.
+          await (await starting)?.stop();
         } finally {
           await telemetry.shutdown();
         }
       });
+      starting = startUnlessStopped({ config, logger }, stopping.signal, { telemetry, version });
+      await starting;
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { connectTailConsumer, predictionCodec } from '../clients.js';
+import type { Follower } from '../../kafka/index.js';
+import { predictionCodec } from '../clients.js';
 import { createRuntime, type GlobalOptions, onShutdownSignal } from '../runtime.js';
 import { formatPrediction, tailPredictions } from '../sample-stream.js';
 import { positiveNumber } from './produce.js';
@@ -19,11 +20,10 @@ export function registerTail(program: Command): void {
     .option('-n, --limit <predictions>', 'exit after printing this many', positiveNumber)
     .action(async (flags: TailFlags, command: Command) => {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
-      const consumer = await connectTailConsumer(runtime);
       let printed = 0;
-      const stop = async () => consumer.disconnect();
-      onShutdownSignal(runtime.logger, stop);
-      await tailPredictions(consumer, predictionCodec(runtime), {
+      let follower: Promise<Follower> | undefined;
+      onShutdownSignal(runtime.logger, async () => (await follower)?.disconnect());
+      follower = tailPredictions(runtime, predictionCodec(runtime), {
         topic: runtime.config.output.topic,
         fromBeginning: flags.fromBeginning,
         onPrediction: (prediction) => {
@@ -33,5 +33,6 @@ export function registerTail(program: Command): void {
           if (printed === flags.limit) process.kill(process.pid, 'SIGTERM');
         },
       });
+      await follower;
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createKafkaClient, createMissingTopics } from '../../kafka/index.js';
+import { createMissingTopics } from '../../kafka/index.js';
 import { createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { positiveNumber } from './produce.js';
 
@@ -13,18 +13,12 @@ export async function createServiceTopics(
   { config, logger }: Runtime,
   layout: TopicLayout,
 ): Promise<string[]> {
-  const admin = createKafkaClient(config.kafka, logger, 'admin').admin();
-  await admin.connect();
-  try {
-    const specs = [config.input.topic, config.output.topic, config.deadLetter.topic].map((topic) => ({
-      topic,
-      numPartitions: layout.partitions,
-      replicationFactor: layout.replicationFactor,
-    }));
-    return await createMissingTopics(admin, specs);
-  } finally {
-    await admin.disconnect();
-  }
+  const specs = [config.input.topic, config.output.topic, config.deadLetter.topic].map((topic) => ({
+    topic,
+    numPartitions: layout.partitions,
+    replicationFactor: layout.replicationFactor,
+  }));
+  return createMissingTopics(config.kafka, logger, specs);
 }
 
 export function registerTopics(program: Command): void {
