@@ -8,5 +8,10 @@ const installed = 'node_modules/.package-lock.json';
 const stale = !existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs;
 if (stale) {
   console.log('[streamscore] installing dependencies (npm ci)...');
-  execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
+  // npm 10 runs every dependency's install script (it ignores package.json's allowScripts): without this,
+  // onnxruntime-node's would try to download CUDA add-ons from NuGet, which fails offline. See .npmrc.
+  execSync('npm ci --no-audit --no-fund', {
+    stdio: 'inherit',
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
 }

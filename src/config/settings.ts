@@ -26,7 +26,8 @@ interface JsonSchemaNode {
   properties?: Record<string, JsonSchemaNode>;
 }
 
-const ENV_PREFIX = 'STREAMSCORE_';
+/** Prefix of every configuration variable; the loader refuses one it does not know (OTEL_* are the SDK's own). */
+export const ENV_PREFIX = 'STREAMSCORE_';
 
 function toEnvName(section: string, key: string): string {
   const snake = key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase();

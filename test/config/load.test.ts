@@ -77,3 +77,101 @@ describe('configuration', () => {
     expect(settings.every((setting) => setting.description.length > 0)).toBe(true);
   });
 });
+
+describe('names that are not settings', () => {
+  async function configFile(content: unknown): Promise<string> {
+    const directory = await mkdtemp(join(tmpdir(), 'streamscore-config-'));
+    const file = join(directory, 'config.json');
+    await writeFile(file, JSON.stringify(content));
+    return file;
+  }
+
+  function loadError(options: Parameters<typeof loadConfig>[0]): ConfigurationError {
+    try {
+      loadConfig(options);
+    } catch (error) {
+      if (error instanceof ConfigurationError) return error;
+      throw error;
+    }
+    throw new Error('the configuration loaded');
+  }
+
+  it('refuses a misspelt variable and names the real one', () => {
+    const error = loadError({ env: { STREAMSCORE_DEAD_LETTER_TOPIC: 'scores.DLT' } });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(
+      'unknown environment variable STREAMSCORE_DEAD_LETTER_TOPIC; did you mean STREAMSCORE_DEADLETTER_TOPIC?',
+    );
+  });
+
+  it('suggests through swapped letters and a changed case', () => {
+    expect(loadError({ env: { STREAMSCORE_LOG_LEVLE: 'debug' } }).message).toContain(
+      'did you mean STREAMSCORE_LOG_LEVEL?',
+    );
+    expect(loadError({ env: { STREAMSCORE_input_group_id: 'g' } }).message).toContain(
+      'did you mean STREAMSCORE_INPUT_GROUP_ID?',
+    );
+  });
+
+  it('refuses a far-off variable without guessing', () => {
+    const error = loadError({ env: { STREAMSCORE_TOTALLY_UNRELATED: '1' } });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/unknown environment variable STREAMSCORE_TOTALLY_UNRELATED$/m);
+    expect(error.message).not.toContain('did you mean');
+  });
+
+  it('lists every unknown variable in one error', () => {
+    const message = loadError({
+      env: { STREAMSCORE_OUTPUT_TOPK: 'x', STREAMSCORE_KAFKA_BROKER: 'a:1' },
+    }).message;
+    expect(message).toContain('STREAMSCORE_KAFKA_BROKER; did you mean STREAMSCORE_KAFKA_BROKERS?');
+    expect(message).toContain('STREAMSCORE_OUTPUT_TOPK; did you mean STREAMSCORE_OUTPUT_TOPIC?');
+  });
+
+  it('accepts STREAMSCORE_CONFIG and the variables of other programs', async () => {
+    const file = await configFile({ log: { level: 'warn' } });
+    const config = loadConfig({
+      env: {
+        STREAMSCORE_CONFIG: file,
+        STREAMSCORE_LOG_PRETTY: 'true',
+        KAFKA_BROKERS: 'elsewhere:1',
+        PATH: '/bin',
+      },
+    });
+    expect(config.log).toMatchObject({ level: 'warn', pretty: true });
+  });
+
+  it('accepts the variable of every setting', () => {
+    // Each set to its default as text, so the values are valid too and the load must succeed.
+    const env = Object.fromEntries(
+      settings.map((setting) => {
+        const value = setting.defaultValue;
+        return [setting.env, Array.isArray(value) ? value.join(',') : String(value)] as const;
+      }),
+    );
+    expect(loadConfig({ env })).toEqual(loadConfig({ env: {} }));
+  });
+
+  it('refuses a misspelt key in the file and names the real one', async () => {
+    const file = await configFile({ input: { topic: 'in', groupID: 'scoring' } });
+    const error = loadError({ file, env: {} });
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(
+      `unknown setting "input.groupID" in config file ${file}; did you mean "input.groupId"?`,
+    );
+  });
+
+  it('refuses a misspelt section, a key from elsewhere and a section that is not an object', async () => {
+    const file = await configFile({ deadletter: { topic: 'x' }, kafka: { topic: 'x' }, log: 'debug' });
+    const message = loadError({ file, env: {} }).message;
+    expect(message).toContain('unknown section "deadletter"');
+    expect(message).toContain('did you mean "deadLetter"?');
+    expect(message).toMatch(/unknown setting "kafka\.topic" in config file \S+$/m);
+    expect(message).toContain('section "log"');
+  });
+
+  it('refuses a file that is not an object of sections', async () => {
+    const file = await configFile([{ kafka: {} }]);
+    expect(() => loadConfig({ file, env: {} })).toThrow(/must hold a JSON object of sections/);
+  });
+});

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { testKafka } from '../support/kafka.js';
 import {
+  errorLogs,
   killStartedServices,
   type ServiceProcess,
   startBroker,
@@ -50,6 +51,8 @@ describe('broker stopped and restarted mid-stream', () => {
   let batchBound: number;
   let outage: { stoppedAt: number; backAt: number };
   let crashes: string[];
+  let errorsLogged: string[];
+  let connectionWarnings: number;
 
   beforeAll(async () => {
     const topics = await createFaultTopics(kafka, 'bounce');
@@ -87,6 +90,13 @@ describe('broker stopped and restarted mid-stream', () => {
         .filter((line) => String(line.msg).startsWith('consumer crashed'))
         .map((line) => JSON.stringify(line).slice(0, 300));
       await service.terminate(30_000);
+      errorsLogged = errorLogs(service).map((line) => JSON.stringify(line).slice(0, 300));
+      connectionWarnings = service.logs.filter(
+        (line) =>
+          line.level === 40 &&
+          line.component === 'kafkajs' &&
+          /^(Connection error|Failed to connect)/.test(String(line.msg)),
+      ).length;
 
       const [input, output, committedOutput, deadLetters] = await Promise.all([
         readToEnd(kafka, topics.input, { readCommitted: true }),
@@ -99,6 +109,8 @@ describe('broker stopped and restarted mid-stream', () => {
       printFigures('broker stop + start', figures, {
         'broker down': `${((backAt - stoppedAt) / 1000).toFixed(1)} s`,
         'consumer crashes logged (restarted by kafkajs)': crashes.length,
+        'kafkajs connection warnings': connectionWarnings,
+        'error lines': errorsLogged.length,
         'duplicates by partition': figures.duplicatesByPartition.join('/'),
       });
     } finally {
@@ -132,5 +144,12 @@ describe('broker stopped and restarted mid-stream', () => {
     for (const duplicates of figures.duplicatesByPartition)
       expect(duplicates).toBeLessThanOrEqual(batchBound);
     expect(figures.orderViolations).toBe(0);
+  });
+
+  // kafkajs logs at ERROR every connection it loses and every attempt it retries; it recovers from all of
+  // them here, so streamscore logs them at WARN and keeps ERROR for what an operator has to act on.
+  it('logs the lost connections at WARN and nothing at ERROR', () => {
+    expect(connectionWarnings).toBeGreaterThan(0);
+    expect(errorsLogged).toEqual([]);
   });
 });
