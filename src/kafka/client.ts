@@ -46,7 +46,7 @@ function levelOf(level: logLevel, message: string, details: Record<string, unkno
   return 'error';
 }
 
-function pinoLogCreator(logger: Logger): logCreator {
+export function pinoLogCreator(logger: Logger): logCreator {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }) => {

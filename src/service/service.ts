@@ -4,7 +4,7 @@
  * is fetched, so a misconfiguration fails at start with one clear message instead of dead-lettering the
  * stream.
  */
-import { type AdminServer, modelRoutes, startAdminServer } from '../admin/index.js';
+import { type AdminServer, metricsRoute, modelRoutes, startAdminServer } from '../admin/index.js';
 import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
@@ -149,14 +149,18 @@ export async function startService(
   });
   const observer = observePipeline(logger);
 
+  let joined = false;
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
+  // A member still joining holds no partition and no batch, and its disconnect would wait for the
+  // JoinGroup answer (held up to the rebalance timeout while a dead member's session runs out): not awaited.
   let released: Promise<void> | undefined;
   const release = () => {
     released ??= (async () => {
       stopping.abort();
       readiness.stopping();
       modelUpdates?.stop();
-      await member.disconnect();
+      if (joined) await member.disconnect();
+      else void member.disconnect();
       await delivery.close();
       await admin?.close();
       await engine.close();
@@ -168,33 +172,31 @@ export async function startService(
     return released;
   };
   const stop = () => withDeadline(release(), config.shutdown.timeoutMs);
-  const stopWhileStarting = () => void stop().catch(() => undefined);
-  options.signal?.addEventListener('abort', stopWhileStarting, { once: true });
+  // Every step of the start gives way to the signal, the join above all: it can wait for minutes.
+  let abortStart: (error: Error) => void = () => undefined;
+  const startAborted = new Promise<never>((_, reject) => {
+    abortStart = reject;
+  });
+  startAborted.catch(() => undefined);
+  const onAbort = () => abortStart(new StreamscoreError('SHUTTING_DOWN', 'stopped while starting'));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  const unlessStopped = <T>(step: Promise<T>) => Promise.race([step, startAborted]);
 
   try {
-    await deployInitialVersion(engine, model);
+    await unlessStopped(deployInitialVersion(engine, model));
     const serving = engine.status().serving;
     logger.info({ model: model.name, version: serving?.version, workers: executor.threads }, 'model loaded');
     modelUpdates = watchModelRepository(engine, model, logger);
-    admin = await startAdminServer(config.admin.host, config.admin.port, [
-      ...health.routes,
-      ...modelRoutes([engine]),
-      {
-        method: 'GET',
-        path: '/metrics',
-        handle: async () => {
-          const text = await telemetry.scrape();
-          return text === undefined
-            ? { status: 404, body: { error: 'metrics are not collected in this process' } }
-            : { status: 200, body: text, contentType: 'text/plain; version=0.0.4; charset=utf-8' };
-        },
-      },
-    ]);
-    await requireTopics(config.kafka, logger, [
-      config.input.topic,
-      config.output.topic,
-      config.deadLetter.topic,
-    ]);
+    admin = await unlessStopped(
+      startAdminServer(config.admin.host, config.admin.port, [
+        ...health.routes,
+        ...modelRoutes([engine]),
+        metricsRoute(() => telemetry.scrape()),
+      ]),
+    );
+    const topics = [config.input.topic, config.output.topic, config.deadLetter.topic];
+    await unlessStopped(requireTopics(config.kafka, logger, topics));
 
     const pipeline = createScoringPipeline({
       inputCodec,
@@ -204,42 +206,42 @@ export async function startService(
       outputTopic: config.output.topic,
       deadLetterTopic: config.deadLetter.topic,
     });
-    await member.run({
-      backpressure: {
-        saturated: () => engine.pendingRows >= model.maxQueuedRows,
-        relieved: () => engine.pendingRows < model.maxQueuedRows / 2,
-        onChange: (paused) =>
-          logger.info(
-            { paused, pendingRows: engine.pendingRows },
-            paused ? 'consumer paused' : 'consumer resumed',
-          ),
-      },
-      handleBatch: createBatchHandler({
-        pipeline,
-        delivery,
-        tracer: telemetry.tracer,
-        groupId: config.input.groupId,
-        outputTopic: config.output.topic,
-        retry,
-        onDelivered: (batch, output) => {
-          metrics.recordEndToEnd(output.eventTimes, Date.now());
-          readiness.delivered(
-            batch.partition,
-            Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset) - 1n),
-          );
+    await unlessStopped(
+      member.run({
+        backpressure: {
+          saturated: () => engine.pendingRows >= model.maxQueuedRows,
+          relieved: () => engine.pendingRows < model.maxQueuedRows / 2,
+          onChange: (paused) =>
+            logger.info(
+              { paused, pendingRows: engine.pendingRows },
+              paused ? 'consumer paused' : 'consumer resumed',
+            ),
         },
-        onProgrammingError: (error) =>
-          fatal(error, 'a batch hit a programming error; stopping with its offsets uncommitted'),
+        handleBatch: createBatchHandler({
+          pipeline,
+          delivery,
+          tracer: telemetry.tracer,
+          groupId: config.input.groupId,
+          outputTopic: config.output.topic,
+          retry,
+          onDelivered: (batch, output) => {
+            metrics.recordEndToEnd(output.eventTimes, Date.now());
+            readiness.delivered(
+              batch.partition,
+              Number(BigInt(batch.highWatermark) - BigInt(batch.lastOffset) - 1n),
+            );
+          },
+          onProgrammingError: (error) =>
+            fatal(error, 'a batch hit a programming error; stopping with its offsets uncommitted'),
+        }),
       }),
-    });
-    if (stopping.signal.aborted) throw new StreamscoreError('SHUTTING_DOWN', 'stopped while starting');
+    );
+    joined = true;
   } catch (error) {
     await stop().catch(() => undefined);
-    throw stopping.signal.aborted && options.signal?.aborted
-      ? new StreamscoreError('SHUTTING_DOWN', 'stopped while starting', { cause: error })
-      : error;
+    throw error;
   } finally {
-    options.signal?.removeEventListener('abort', stopWhileStarting);
+    options.signal?.removeEventListener('abort', onAbort);
   }
   logger.info(
     { topic: config.input.topic, group: config.input.groupId, output: config.output.topic, admin: admin.url },
