@@ -17,6 +17,10 @@ from ``train.py`` by import, so every model here sees exactly the rows ``fraud-g
   how to re-export.
 * ``test/fixtures/models/fraud-gbm-v2/2/``: ``fraud-gbm`` version ``2`` for hot-swap tests, i.e. train.py's
   model and data with seed 8 (its model.onnx is byte-identical to the one ``train.py --seed 8`` writes).
+* ``test/fixtures/models/fraud-{mlp,gbm,logreg}-dynamic-width/1/``: fraud-mlp, fraud-gbm and fraud-logreg
+  exported with a dynamic input width (``FloatTensorType([None, None])``). The MLP's matrix product checks
+  the width it gets, so the service serves it; the tree ensemble also runs on wider rows and the linear
+  classifier on narrower ones, so the service refuses both and asks for a fixed width.
 
 Usage::
 
@@ -129,6 +133,8 @@ class Fixture:
     build: Callable[[int], Any]  # seed -> unfitted estimator; fixtures with the same build and seed share one fit
     zipmap: bool  # skl2onnx's default output (a sequence of maps) instead of a probabilities tensor
     purpose: str
+    # Input shape [None, None] instead of [None, 8]: the graph does not say how many columns it reads.
+    dynamic_width: bool = False
 
 
 FIXTURES = [
@@ -202,6 +208,54 @@ FIXTURES = [
             "model.onnx (its version directory would say 1)"
         ),
     ),
+    Fixture(
+        key="fraud-mlp-dynamic-width",
+        directory="test/fixtures/models/fraud-mlp-dynamic-width",
+        name="fraud-mlp-dynamic-width",
+        version="1",
+        seed=7,
+        estimator="sklearn.pipeline.Pipeline(StandardScaler, sklearn.neural_network.MLPClassifier)",
+        params={"scaler": "StandardScaler()", "mlp": MLP_PARAMS},
+        build=make_mlp,
+        zipmap=False,
+        purpose=(
+            "test fixture: fraud-mlp exported with a dynamic input width; its matrix product refuses rows of "
+            "any other width than 8, so the service can verify the width and serves it"
+        ),
+        dynamic_width=True,
+    ),
+    Fixture(
+        key="fraud-gbm-dynamic-width",
+        directory="test/fixtures/models/fraud-gbm-dynamic-width",
+        name="fraud-gbm-dynamic-width",
+        version="1",
+        seed=7,
+        estimator="sklearn.ensemble.GradientBoostingClassifier",
+        params=GBM_PARAMS,
+        build=make_gbm,
+        zipmap=False,
+        purpose=(
+            "test fixture the service must REFUSE: fraud-gbm@1's trees exported with a dynamic input width; the "
+            "tree ensemble also runs on rows wider than 8, so the width cannot be verified"
+        ),
+        dynamic_width=True,
+    ),
+    Fixture(
+        key="fraud-logreg-dynamic-width",
+        directory="test/fixtures/models/fraud-logreg-dynamic-width",
+        name="fraud-logreg-dynamic-width",
+        version="1",
+        seed=7,
+        estimator="sklearn.linear_model.LogisticRegression",
+        params=LOGREG_PARAMS,
+        build=make_logreg,
+        zipmap=False,
+        purpose=(
+            "test fixture the service must REFUSE: fraud-logreg exported with a dynamic input width; the linear "
+            "classifier also runs on rows narrower than 8, so the width cannot be verified"
+        ),
+        dynamic_width=True,
+    ),
 ]
 
 
@@ -243,13 +297,14 @@ def build_dataset(seed: int) -> Dataset:
 # --------------------------------------------------------------------------------------------------------
 
 
-def export_onnx(estimator: Any, name: str, zipmap: bool) -> onnx.ModelProto:
-    """train.py's export, for any classifier or pipeline, with ZipMap optionally left at skl2onnx's default."""
+def export_onnx(estimator: Any, name: str, zipmap: bool, dynamic_width: bool = False) -> onnx.ModelProto:
+    """train.py's export, for any classifier or pipeline, with ZipMap optionally left at skl2onnx's default
+    and the input width optionally left dynamic."""
     final = estimator.steps[-1][1] if isinstance(estimator, Pipeline) else estimator
     model = convert_sklearn(
         estimator,
         name=name,
-        initial_types=[("features", FloatTensorType([None, len(FEATURES)]))],
+        initial_types=[("features", FloatTensorType([None, None if dynamic_width else len(FEATURES)]))],
         options=None if zipmap else {id(final): {"zipmap": False}},
         target_opset=TARGET_OPSET,
     )
@@ -350,7 +405,7 @@ def build_fixture(fx: Fixture, data: Dataset, clf: Any, fit_seconds: float, out_
     avg_precision = average_precision_score(y[idx_test], test_scores)
     at_threshold = confusion_metrics(y[idx_test], test_scores, threshold)
 
-    model = export_onnx(clf, fx.name, fx.zipmap)
+    model = export_onnx(clf, fx.name, fx.zipmap, fx.dynamic_width)
     model_bytes = model.SerializeToString()
     version_dir = out_root / fx.directory / fx.version
     version_dir.mkdir(parents=True, exist_ok=True)
@@ -403,6 +458,7 @@ def build_fixture(fx: Fixture, data: Dataset, clf: Any, fit_seconds: float, out_
                 "opsets": opsets,
                 "target_opset": {"ai.onnx": TARGET_OPSET[""], "ai.onnx.ml": TARGET_OPSET["ai.onnx.ml"]},
                 "zipmap": fx.zipmap,
+                **({"input_shape": [None, None]} if fx.dynamic_width else {}),
                 "outputs": describe_outputs(model),
             },
             "versions": {

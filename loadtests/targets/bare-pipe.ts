@@ -12,14 +12,7 @@ await runTarget(async (target) => {
   const config = serviceConfig(target, 'bench-bare-pipe');
   const logger = createLogger(config.log);
   const publisher = await connectPublisher(config.kafka, logger, 'bare-pipe');
-  const member = createGroupMember(config.kafka, logger, {
-    groupId: config.input.groupId,
-    topic: config.input.topic,
-    fromBeginning: config.input.fromBeginning,
-    sessionTimeoutMs: config.input.sessionTimeoutMs,
-    maxBytesPerPartition: config.input.maxBytesPerPartition,
-    partitionsConsumedConcurrently: config.input.partitionsConsumedConcurrently,
-  });
+  const member = createGroupMember(config.kafka, logger, config.input);
   let outputs = 0;
   // Republished, never committed: the floor is the consumer loop and the producer, nothing more.
   await member.run({

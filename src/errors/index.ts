@@ -16,13 +16,19 @@ export const ErrorCodes = {
   FEATURE_MISSING: 'bad-record',
   FEATURE_NOT_FINITE: 'bad-record',
   FEATURE_WRONG_TYPE: 'bad-record',
-  /** The model raised an error on this record alone (found by bisecting a failing inference batch). */
+  /**
+   * The model raised an error on this record alone, in an inference call holding no other record, while it
+   * still scored its warm-up row (src/inference/isolation.ts).
+   */
   INFERENCE_RECORD_FAILED: 'bad-record',
   // Something around the record failed; the record is fine.
   KAFKA_UNAVAILABLE: 'infrastructure',
   /** A worker died or a model was not loaded: retried, never blamed on a record. */
   INFERENCE_FAILED: 'infrastructure',
-  /** onnxruntime raised an error on a batch: bisected to find the record, if one is to blame. */
+  /**
+   * onnxruntime raised an error on an inference call (its message included): the batch's rows are retried
+   * alone to find the records to blame; thrown when even the warm-up row fails (model or runtime broken).
+   */
   INFERENCE_RUN_FAILED: 'infrastructure',
   SHUTTING_DOWN: 'infrastructure',
   // The service cannot start as configured.

@@ -1,11 +1,13 @@
 /**
  * Turns decoded records into rows of the model's input tensor, as the manifest's feature mapping says.
  * The mapping is compiled once against the Avro schema, so a field the schema lacks is a start-up error
- * and the per-record work is a fixed list of small functions writing straight into a Float32Array.
+ * and the per-record work is a fixed list of small functions writing straight into the row buffer. Features
+ * are computed in float64; a float32 buffer rounds each one as it is stored, a float64 buffer keeps it.
  */
 import type avro from 'avsc';
 import { BadRecordError, ConfigurationError } from '../errors/index.js';
 import type { FeatureSpec, FeatureTransform } from '../models/index.js';
+import { allocateFeatureRows, type FeatureElementType, type FeatureRows } from './rows.js';
 
 export type DecodedRecord = Readonly<Record<string, unknown>>;
 
@@ -13,9 +15,9 @@ export interface FeatureExtractor {
   /** Number of features per row. */
   readonly width: number;
   /** Room for `rows` rows of features, in the element type the model's input takes. */
-  allocateRows(rows: number): Float32Array;
+  allocateRows(rows: number): FeatureRows;
   /** Writes one record's features at row `row` of `out`, or throws a BadRecordError. */
-  extractInto(record: DecodedRecord, out: Float32Array, row: number): void;
+  extractInto(record: DecodedRecord, out: FeatureRows, row: number): void;
 }
 
 type Step = (value: unknown, record: DecodedRecord) => unknown;
@@ -89,6 +91,7 @@ function fieldNames(type: avro.Type): Set<string> {
 export function compileFeatureExtractor(
   specs: readonly FeatureSpec[],
   inputType: avro.Type,
+  elementType: FeatureElementType = 'float32',
 ): FeatureExtractor {
   const known = fieldNames(inputType);
   for (const spec of specs) {
@@ -109,7 +112,7 @@ export function compileFeatureExtractor(
   const width = features.length;
   return {
     width,
-    allocateRows: (rows) => new Float32Array(rows * width),
+    allocateRows: (rows) => allocateFeatureRows(elementType, rows * width),
     extractInto(record, out, row) {
       const base = row * width;
       for (let column = 0; column < width; column++) {

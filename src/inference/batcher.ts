@@ -7,6 +7,7 @@
  * Each request gets its own scores back, in its own row order.
  */
 import { StreamscoreError } from '../errors/index.js';
+import { allocateFeatureRows, elementTypeOf, type FeatureRows } from '../features/index.js';
 import { type InferenceBatch, inferenceBatch, type ModelVersion } from '../telemetry/index.js';
 
 export interface BatchingOptions {
@@ -24,7 +25,7 @@ const timerSchedule: Schedule = (fn, micros) => {
 };
 
 interface Request {
-  features: Float32Array;
+  features: FeatureRows;
   rows: number;
   /** Rows of this request not yet put into a batch. */
   nextRow: number;
@@ -51,7 +52,7 @@ export interface InferenceTiming {
 }
 
 export interface MicroBatcher {
-  submit(features: Float32Array, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  submit(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
   /** Rows waiting for a batch plus rows in running batches. */
   readonly pendingRows: number;
   /** Rows waiting for a batch. */
@@ -65,7 +66,7 @@ export interface MicroBatcher {
 export function createMicroBatcher(
   model: ModelVersion,
   width: number,
-  run: (features: Float32Array, rows: number) => Promise<Float32Array>,
+  run: (features: FeatureRows, rows: number) => Promise<Float32Array>,
   options: BatchingOptions,
   schedule: Schedule = timerSchedule,
 ): MicroBatcher {
@@ -83,9 +84,10 @@ export function createMicroBatcher(
     }
   };
 
-  const takeBatch = (): { features: Float32Array; rows: number; slices: Slice[]; oldest: number } => {
+  const takeBatch = (): { features: FeatureRows; rows: number; slices: Slice[]; oldest: number } => {
     const rows = Math.min(queuedRows, options.maxBatchSize);
-    const features = new Float32Array(rows * width);
+    // Every request of one model version has its element type, so the first one's is the batch's.
+    const features = allocateFeatureRows(elementTypeOf(queue[0]!.features), rows * width);
     const slices: Slice[] = [];
     const oldest = queue[0]!.queuedAt;
     let filled = 0;

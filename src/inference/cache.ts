@@ -6,6 +6,7 @@
  * repeats pays one hash and one map probe per row.
  */
 import { LRUCache } from 'lru-cache';
+import type { FeatureRows } from '../features/index.js';
 
 export interface CacheOptions {
   maxEntries: number;
@@ -16,16 +17,10 @@ export interface PredictionCache {
   /**
    * Fills `scores` for the rows it knows and returns the indexes of the rows it does not, in order.
    */
-  lookup(
-    version: string,
-    features: Float32Array,
-    rows: number,
-    width: number,
-    scores: Float32Array,
-  ): number[];
+  lookup(version: string, features: FeatureRows, rows: number, width: number, scores: Float32Array): number[];
   store(
     version: string,
-    features: Float32Array,
+    features: FeatureRows,
     rowIndexes: readonly number[],
     width: number,
     scores: Float32Array,
@@ -54,10 +49,10 @@ function hashVersion(version: string): number {
   return hash;
 }
 
-function hashRow(seed: number, bits: Uint32Array, start: number, width: number): number {
+function hashRow(seed: number, bits: Uint32Array, start: number, words: number): number {
   let hash = seed;
-  for (let index = start; index < start + width; index++) hash = mixWord(hash, bits[index]!);
-  hash ^= width * 4;
+  for (let index = start; index < start + words; index++) hash = mixWord(hash, bits[index]!);
+  hash ^= words * 4;
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   // 30 bits: a small integer V8 keeps unboxed, so the map probe allocates nothing.
@@ -71,8 +66,11 @@ function holds(entry: Entry, version: string, bits: Uint32Array, start: number):
   return true;
 }
 
-const rowBits = (features: Float32Array) =>
-  new Uint32Array(features.buffer, features.byteOffset, features.length);
+/** The rows' bits as 32-bit words: one word per float32 feature, two per float64 feature. */
+const rowBits = (features: FeatureRows) =>
+  new Uint32Array(features.buffer, features.byteOffset, features.byteLength / 4);
+
+const wordsPerRow = (features: FeatureRows, width: number) => (width * features.BYTES_PER_ELEMENT) / 4;
 
 export function createPredictionCache(options: CacheOptions): PredictionCache {
   const cache = new LRUCache<number, Entry>({
@@ -83,11 +81,12 @@ export function createPredictionCache(options: CacheOptions): PredictionCache {
   return {
     lookup(version, features, rows, width, scores) {
       const bits = rowBits(features);
+      const words = wordsPerRow(features, width);
       const seed = hashVersion(version);
       const misses: number[] = [];
       for (let row = 0; row < rows; row++) {
-        const start = row * width;
-        const entry = cache.get(hashRow(seed, bits, start, width));
+        const start = row * words;
+        const entry = cache.get(hashRow(seed, bits, start, words));
         if (entry !== undefined && holds(entry, version, bits, start)) scores[row] = entry.score;
         else misses.push(row);
       }
@@ -95,13 +94,14 @@ export function createPredictionCache(options: CacheOptions): PredictionCache {
     },
     store(version, features, rowIndexes, width, scores) {
       const bits = rowBits(features);
+      const words = wordsPerRow(features, width);
       const seed = hashVersion(version);
       for (const [index, row] of rowIndexes.entries()) {
-        const start = row * width;
+        const start = row * words;
         // Two rows with one hash share a slot: the newer replaces the older, which is then a miss again.
-        cache.set(hashRow(seed, bits, start, width), {
+        cache.set(hashRow(seed, bits, start, words), {
           version,
-          bits: bits.slice(start, start + width),
+          bits: bits.slice(start, start + words),
           score: scores[index]!,
         });
       }

@@ -6,21 +6,12 @@
  */
 import type avro from 'avsc';
 import { ConfigurationError } from '../errors/index.js';
-import { compileFeatureExtractor, type FeatureExtractor } from '../features/index.js';
+import { compileFeatureExtractor, type FeatureExtractor, type FeatureRows } from '../features/index.js';
 import type { ModelArtifact, ModelManifest } from '../models/index.js';
-import {
-  type ModelSwapped,
-  modelSwapped,
-  type PredictionCacheLookup,
-  predictionCacheLookup,
-} from '../telemetry/index.js';
-import {
-  type BatchingOptions,
-  createMicroBatcher,
-  type InferenceTiming,
-  type MicroBatcher,
-} from './batcher.js';
+import { type ModelSwapped, modelSwapped } from '../telemetry/index.js';
+import type { BatchingOptions, InferenceTiming } from './batcher.js';
 import { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
+import { createDeployment, type Deployment } from './deployment.js';
 import type { Executor } from './executor.js';
 
 /** A lease on the serving version; return it with release() when the batch is done with it. */
@@ -28,7 +19,15 @@ export interface ServingModel {
   readonly id: string;
   readonly manifest: ModelManifest;
   readonly features: FeatureExtractor;
-  score(features: Float32Array, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  /** Scores rows through the shared micro-batcher and the prediction cache. */
+  score(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  /**
+   * Scores rows in one inference call of their own, straight on the executor: never merged with another
+   * request's rows, never cached. Takes ownership of `features`' buffer. For isolating failures.
+   */
+  scoreAlone(features: FeatureRows, rows: number): Promise<Float32Array>;
+  /** Scores the row the version warmed up with, in a call of its own: rejects when the model no longer runs. */
+  probe(): Promise<void>;
   release(): void;
 }
 
@@ -69,18 +68,6 @@ export interface ModelEngine {
   close(): Promise<void>;
 }
 
-interface Deployment {
-  id: string;
-  /** Unique per deployment, so redeploying a version never collides with the copy being retired. */
-  executorKey: string;
-  manifest: ModelManifest;
-  features: FeatureExtractor;
-  batcher: MicroBatcher;
-  deployedAt: Date;
-  leases: number;
-  retired: boolean;
-}
-
 export function createModelEngine(
   name: string,
   inputType: avro.Type,
@@ -118,36 +105,6 @@ export function createModelEngine(
     }
   };
 
-  const scoreWith = (deployment: Deployment) => {
-    const width = deployment.features.width;
-    const key = `${deployment.manifest.version}\u0000`;
-    return async (features: Float32Array, rows: number, timing?: InferenceTiming): Promise<Float32Array> => {
-      if (!cache) return deployment.batcher.submit(features, rows, timing);
-      const scores = new Float32Array(rows);
-      const misses = cache.lookup(key, features, rows, width, scores);
-      if (predictionCacheLookup.hasSubscribers) {
-        predictionCacheLookup.publish({
-          model: name,
-          version: deployment.manifest.version,
-          hits: rows - misses.length,
-          misses: misses.length,
-        } satisfies PredictionCacheLookup);
-      }
-      if (misses.length === 0) return scores;
-      let missFeatures = features;
-      if (misses.length < rows) {
-        missFeatures = new Float32Array(misses.length * width);
-        for (const [index, row] of misses.entries()) {
-          missFeatures.set(features.subarray(row * width, (row + 1) * width), index * width);
-        }
-      }
-      const missScores = await deployment.batcher.submit(missFeatures, misses.length, timing);
-      cache.store(key, features, misses, width, missScores);
-      for (const [index, row] of misses.entries()) scores[row] = missScores[index]!;
-      return scores;
-    };
-  };
-
   const versionStatus = (deployment: Deployment | undefined): VersionStatus | undefined =>
     deployment && {
       version: deployment.manifest.version,
@@ -166,28 +123,18 @@ export function createModelEngine(
           `manifest names model ${manifest.name}, expected ${name}`,
         );
       }
-      const id = `${manifest.name}@${manifest.version}`;
-      const executorKey = `${id}#${++deployments}`;
-      const features = compileFeatureExtractor(manifest.features, inputType);
+      const executorKey = `${manifest.name}@${manifest.version}#${++deployments}`;
+      const features = compileFeatureExtractor(manifest.features, inputType, manifest.inputs[0]!.type);
       await executor.load(executorKey, artifact);
-      const deployment: Deployment = {
-        id,
+      const deployment = createDeployment({
+        name,
         executorKey,
         manifest,
         features,
-        batcher: createMicroBatcher(
-          { model: name, version: manifest.version },
-          features.width,
-          (rows, count) => executor.score(executorKey, rows, count),
-          {
-            ...options.batching,
-            maxInFlight,
-          },
-        ),
-        deployedAt: new Date(),
-        leases: 0,
-        retired: false,
-      };
+        executor,
+        batching: { ...options.batching, maxInFlight },
+        cache,
+      });
       const previous = serving;
       void retire(standby);
       standby = previous;
@@ -206,7 +153,9 @@ export function createModelEngine(
         id: deployment.id,
         manifest: deployment.manifest,
         features: deployment.features,
-        score: scoreWith(deployment),
+        score: deployment.score,
+        scoreAlone: deployment.scoreAlone,
+        probe: deployment.probe,
         release() {
           if (released) return;
           released = true;

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { errorFromCode, StreamscoreError } from '../errors/index.js';
+import type { FeatureRows } from '../features/index.js';
 import type { ModelArtifact } from '../models/index.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 import { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';
@@ -15,8 +16,8 @@ export interface Executor {
   readonly threads: number;
   /** Loads and verifies a model version (signature, warm-up) under `key` on every thread. */
   load(key: string, artifact: ModelArtifact): Promise<void>;
-  /** Takes ownership of `features`: a worker pool transfers its buffer to the worker thread. */
-  score(key: string, features: Float32Array, rows: number): Promise<Float32Array>;
+  /** Takes ownership of `features`' whole buffer: a worker pool transfers it to the worker thread. */
+  score(key: string, features: FeatureRows, rows: number): Promise<Float32Array>;
   release(key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,7 +42,7 @@ class InThreadExecutor implements Executor {
     this.#sessions.set(key, await createScoringSession(artifact, this.options));
   }
 
-  score(key: string, features: Float32Array, rows: number): Promise<Float32Array> {
+  score(key: string, features: FeatureRows, rows: number): Promise<Float32Array> {
     const session = this.#sessions.get(key);
     if (!session)
       return Promise.reject(new StreamscoreError('INFERENCE_FAILED', `model ${key} is not loaded`));
@@ -160,7 +161,7 @@ class WorkerPool implements Executor {
     this.#loaded.set(key, artifact);
   }
 
-  async score(key: string, features: Float32Array, rows: number): Promise<Float32Array> {
+  async score(key: string, features: FeatureRows, rows: number): Promise<Float32Array> {
     let least = this.#workers[0]!;
     for (const pooled of this.#workers) if (pooled.inFlight < least.inFlight) least = pooled;
     const response = await this.#send(least, { type: 'score', id: 0, key, features, rows }, [

@@ -1,11 +1,14 @@
 /**
  * One model version loaded into onnxruntime: checks that the graph has the signature its manifest
  * promises, warms it up, and scores rows of features. Everything a data scientist can get wrong at export
- * time is refused here, at load, with a message that says how to fix it.
+ * time is refused here, at load, with a message that says how to fix it and, when onnxruntime raised the
+ * error, onnxruntime's own explanation.
  */
 import ort from 'onnxruntime-node';
-import { ConfigurationError, StreamscoreError } from '../errors/index.js';
+import { StreamscoreError } from '../errors/index.js';
+import { allocateFeatureRows, elementTypeOf, type FeatureRows } from '../features/index.js';
 import type { ModelArtifact, ModelManifest } from '../models/index.js';
+import { checkSignature, declaredWidth, signatureError, uncheckedWidthError } from './signature.js';
 
 export interface SessionOptions {
   intraOpThreads: number;
@@ -16,53 +19,17 @@ export interface ScoringSession {
   /** Label of this model version for logs and predictions: name@version. */
   readonly id: string;
   /** Scores `rows` rows laid out one after another in `features`; returns one score per row. */
-  score(features: Float32Array, rows: number): Promise<Float32Array>;
+  score(features: FeatureRows, rows: number): Promise<Float32Array>;
   release(): Promise<void>;
 }
 
-function signatureError(manifest: ModelManifest, problem: string): ConfigurationError {
-  return new ConfigurationError(
-    'MODEL_SIGNATURE_MISMATCH',
-    `refusing ${manifest.name}@${manifest.version}: ${problem}`,
-  );
+/** The row a session warms up with at load (zeros). Scoring it again later proves the model still runs. */
+export function warmUpRow(manifest: ModelManifest): FeatureRows {
+  return allocateFeatureRows(manifest.inputs[0]!.type, manifest.features.length);
 }
 
-function checkSignature(session: ort.InferenceSession, manifest: ModelManifest): void {
-  const input = manifest.inputs[0]!;
-  if (session.inputNames.length !== 1 || session.inputNames[0] !== input.name) {
-    throw signatureError(
-      manifest,
-      `the graph's inputs are [${session.inputNames.join(', ')}], the manifest says [${input.name}]`,
-    );
-  }
-  const inputMetadata = session.inputMetadata[0];
-  if (inputMetadata?.isTensor) {
-    if (inputMetadata.type !== 'float32') {
-      throw signatureError(manifest, `input ${input.name} is ${inputMetadata.type}, expected float32`);
-    }
-    const width = inputMetadata.shape[1];
-    if (typeof width === 'number' && width !== input.shape[1]) {
-      throw signatureError(
-        manifest,
-        `input ${input.name} has ${width} columns, the manifest maps ${input.shape[1]}`,
-      );
-    }
-  }
-  const outputIndex = session.outputNames.indexOf(manifest.output.name);
-  if (outputIndex < 0) {
-    throw signatureError(
-      manifest,
-      `the graph has no output ${manifest.output.name} (it has ${session.outputNames.join(', ')})`,
-    );
-  }
-  const outputMetadata = session.outputMetadata[outputIndex];
-  if (outputMetadata && !outputMetadata.isTensor) {
-    throw signatureError(
-      manifest,
-      `output ${manifest.output.name} is a sequence of maps, not a tensor (scikit-learn's ZipMap); re-export with ` +
-        `skl2onnx options={id(model): {'zipmap': False}} and read the probabilities tensor`,
-    );
-  }
+function runtimeMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Picks the manifest's column out of a [rows, columns] output, or takes a [rows] output as is. */
@@ -93,45 +60,93 @@ export async function createScoringSession(
   options: SessionOptions,
 ): Promise<ScoringSession> {
   const { manifest } = artifact;
-  const session = await ort.InferenceSession.create(artifact.bytes, {
-    executionMode: 'sequential',
-    intraOpNumThreads: options.intraOpThreads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
+  const id = `${manifest.name}@${manifest.version}`;
+  let session: ort.InferenceSession;
   try {
-    checkSignature(session, manifest);
+    session = await ort.InferenceSession.create(artifact.bytes, {
+      executionMode: 'sequential',
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      // Fatal only: every error onnxruntime raises comes back in the errors thrown here, with its message.
+      // Its own log lines would repeat them on stderr, outside the service's logger and its redaction, and
+      // they can quote tensor values (a feature derived from a card's data).
+      logSeverityLevel: 4,
+    });
   } catch (error) {
-    await session.release();
-    throw error;
+    throw signatureError(
+      manifest,
+      `onnxruntime cannot load ${manifest.file}: ${runtimeMessage(error)}`,
+      error,
+    );
   }
-  const inputName = manifest.inputs[0]!.name;
+  const input = manifest.inputs[0]!;
   const outputName = manifest.output.name;
   const width = manifest.features.length;
   const { column } = manifest.output;
 
-  const score = async (features: Float32Array, rows: number): Promise<Float32Array> => {
-    const tensor = new ort.Tensor(
-      'float32',
-      features.length === rows * width ? features : features.subarray(0, rows * width),
-      [rows, width],
-    );
-    let outputs: ort.InferenceSession.OnnxValueMapType;
+  /** One run() on `rows` rows of `columns` features; the tensor wraps the rows' buffer, no copy. */
+  const run = async (features: FeatureRows, rows: number, columns: number): Promise<ort.Tensor> => {
+    const data = features.length === rows * columns ? features : features.subarray(0, rows * columns);
+    const tensor =
+      data instanceof Float64Array
+        ? new ort.Tensor('float64', data, [rows, columns])
+        : new ort.Tensor('float32', data, [rows, columns]);
+    const outputs = await session.run({ [input.name]: tensor }, [outputName]);
+    return outputs[outputName] as ort.Tensor;
+  };
+
+  const score = async (features: FeatureRows, rows: number): Promise<Float32Array> => {
+    if (elementTypeOf(features) !== input.type) {
+      throw new StreamscoreError(
+        'INFERENCE_FAILED',
+        `${id} takes ${input.type} features, it was given ${elementTypeOf(features)} ones`,
+      );
+    }
+    let output: ort.Tensor;
     try {
-      outputs = await session.run({ [inputName]: tensor }, [outputName]);
+      output = await run(features, rows, width);
     } catch (error) {
+      // onnxruntime's message is what an operator needs when this is logged; it can quote tensor values,
+      // so the per-record dead-letter reason never carries it (see isolation.ts).
       throw new StreamscoreError(
         'INFERENCE_RUN_FAILED',
-        `${manifest.name}@${manifest.version} failed on a batch of ${rows}`,
+        `${id} failed on a batch of ${rows}: ${runtimeMessage(error)}`,
         { cause: error },
       );
     }
-    return readScores(outputs[outputName] as ort.Tensor, rows, column, manifest);
+    return readScores(output, rows, column, manifest);
+  };
+
+  const runsOn = async (columns: number): Promise<boolean> => {
+    try {
+      await run(allocateFeatureRows(input.type, columns), 1, columns);
+      return true;
+    } catch {
+      return false;
+    }
   };
 
   try {
-    // A first run allocates the session's buffers and proves the graph runs on a row of the right width.
-    await score(new Float32Array(width), 1);
+    checkSignature(session, manifest);
+    // A first run allocates the session's buffers and proves the graph runs on a row of the manifest's width.
+    try {
+      readScores(await run(warmUpRow(manifest), 1, width), 1, column, manifest);
+    } catch (error) {
+      throw signatureError(
+        manifest,
+        `the graph does not run on a row of the ${width} features the manifest maps: ${runtimeMessage(error)}`,
+        error,
+      );
+    }
+    // A dynamic width is only verified if rows one column narrower and wider are refused (see signature.ts).
+    if (declaredWidth(session) === undefined) {
+      const alsoRunsOn: number[] = [];
+      for (const columns of [width - 1, width + 1]) {
+        if (columns > 0 && (await runsOn(columns))) alsoRunsOn.push(columns);
+      }
+      if (alsoRunsOn.length > 0) throw uncheckedWidthError(manifest, alsoRunsOn);
+    }
   } catch (error) {
     await session.release();
     throw error;
@@ -139,7 +154,7 @@ export async function createScoringSession(
 
   return {
     manifest,
-    id: `${manifest.name}@${manifest.version}`,
+    id,
     score,
     release: () => session.release(),
   };

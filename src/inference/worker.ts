@@ -46,6 +46,8 @@ port.on('message', (request: WorkerRequest) => {
         response.ok && response.scores ? [response.scores.buffer as ArrayBuffer] : [],
       ),
     (error: unknown) => {
+      // Only the code and the message cross the thread boundary (errorFromCode rebuilds the error), so
+      // session.ts puts onnxruntime's explanation into the message itself, never only into the cause.
       const code = error instanceof StreamscoreError ? error.code : 'INFERENCE_FAILED';
       const message = error instanceof Error ? error.message : String(error);
       port.postMessage({ id: request.id, ok: false, code, message } satisfies WorkerResponse);

@@ -60,6 +60,7 @@ export interface Backpressure {
   onChange?(paused: boolean): void;
 }
 
+/** The input section of the configuration names these; other fields of it are ignored. */
 export interface GroupMemberOptions {
   groupId: string;
   topic: string;

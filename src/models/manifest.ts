@@ -31,11 +31,12 @@ export const manifestSchema = z.object({
     .array(
       z.object({
         name: z.string().min(1),
-        type: z.literal('float32'),
+        // float64 for models whose split thresholds float32 would round across (MANIFEST-FORMAT.md).
+        type: z.enum(['float32', 'float64']),
         shape: z.tuple([z.number().int(), z.number().int().positive()]),
       }),
     )
-    .length(1, 'one float32 input of shape [batch, features]'),
+    .length(1, 'one float32 or float64 input of shape [batch, features]'),
   output: z.object({ name: z.string().min(1), column: z.number().int().nonnegative().default(0) }),
   threshold: z.number().min(0).max(1),
   labels: z.object({ negative: z.string().min(1), positive: z.string().min(1) }),

@@ -125,6 +125,8 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       for (let row = 0; row < records.length; row++) {
         const record = accepted[row]!;
         if (failed.has(row)) {
+          // The reason names the model, never onnxruntime's message: that message can quote tensor values
+          // derived from the record's fields (a Gather index, say), and a dead letter's reason never does.
           reject(
             record,
             new BadRecordError('INFERENCE_RECORD_FAILED', `${model.id} raised an error on this record`),

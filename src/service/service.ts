@@ -130,12 +130,7 @@ export async function startService(
     retry,
   });
   const member = createGroupMember(config.kafka, logger, {
-    groupId: config.input.groupId,
-    topic: config.input.topic,
-    fromBeginning: config.input.fromBeginning,
-    sessionTimeoutMs: config.input.sessionTimeoutMs,
-    maxBytesPerPartition: config.input.maxBytesPerPartition,
-    partitionsConsumedConcurrently: config.input.partitionsConsumedConcurrently,
+    ...config.input,
     onAssigned: (partitions) => {
       readiness.assigned(partitions);
       void delivery.assigned(partitions);

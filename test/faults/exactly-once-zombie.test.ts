@@ -104,6 +104,14 @@ async function settle(
   return { figures, regressions, commits: commits.length, allCommitted, errorsLogged, exits };
 }
 
+/** Topics, the events to publish and a proxy to the broker for the instance under test. */
+async function prepare(scenario: string, seed: number) {
+  const topics = await createFaultTopics(kafka, scenario);
+  const stream = sampleTransactions({ seed });
+  const events = Array.from({ length: EVENTS }, () => stream.next().value as CardTransaction);
+  return { topics, messages: eventMessages(events), proxy: await startKafkaProxy(brokers[0]!) };
+}
+
 const retriedAfter = (logs: readonly LogLine[], since: number) =>
   logs.filter((line) => line.msg === 'infrastructure failure; retrying' && Number(line.time) >= since).length;
 
@@ -118,10 +126,9 @@ describe('exactly-once: an instance frozen with its EndTxn in flight, resumed af
   let proxy: KafkaProxy | undefined;
 
   beforeAll(async () => {
-    const topics = await createFaultTopics(kafka, 'zombie');
-    const stream = sampleTransactions({ seed: 9_191 });
-    const events = Array.from({ length: EVENTS }, () => stream.next().value as CardTransaction);
-    proxy = await startKafkaProxy(brokers[0]!);
+    const prepared = await prepare('zombie', 9_191);
+    const { topics, messages } = prepared;
+    proxy = prepared.proxy;
     let producer: SteadyProducer | undefined;
     let watcher: PredictionWatcher | undefined;
     try {
@@ -141,7 +148,7 @@ describe('exactly-once: an instance frozen with its EndTxn in flight, resumed af
         (line) => line.msg === 'joined consumer group' && Number(line.time) > survivor.startedAt,
         60_000,
       );
-      producer = startSteadyProducer(kafka, topics.input, eventMessages(events), RATE_PER_SECOND);
+      producer = startSteadyProducer(kafka, topics.input, messages, RATE_PER_SECOND);
       await watcher.waitForDistinct(Math.floor(EVENTS * 0.2), 120_000);
 
       const frozen = new Promise<void>((resolve) => {
@@ -241,10 +248,9 @@ describe('exactly-once: EndTxn responses lost while the instance still owns its 
   let proxy: KafkaProxy | undefined;
 
   beforeAll(async () => {
-    const topics = await createFaultTopics(kafka, 'lost-endtxn');
-    const stream = sampleTransactions({ seed: 9_292 });
-    const events = Array.from({ length: EVENTS }, () => stream.next().value as CardTransaction);
-    proxy = await startKafkaProxy(brokers[0]!);
+    const prepared = await prepare('lost-endtxn', 9_292);
+    const { topics, messages } = prepared;
+    proxy = prepared.proxy;
     let producer: SteadyProducer | undefined;
     let watcher: PredictionWatcher | undefined;
     try {
@@ -254,7 +260,7 @@ describe('exactly-once: EndTxn responses lost while the instance still owns its 
         instanceEnvironment([proxy.broker], topics, 'owner', eosSettings()),
       );
       await instance.waitForLog('scoring', 60_000);
-      producer = startSteadyProducer(kafka, topics.input, eventMessages(events), RATE_PER_SECOND * 2);
+      producer = startSteadyProducer(kafka, topics.input, messages, RATE_PER_SECOND * 2);
       for (let lost = 1; lost <= LOST_RESPONSES; lost++) {
         await watcher.waitForDistinct(Math.floor((EVENTS * lost) / (LOST_RESPONSES + 2)), 120_000);
         (await proxy.holdNextResponse(ApiKey.EndTxn)).drop();

@@ -31,6 +31,23 @@ describe('feature extraction', () => {
     });
   });
 
+  it('keeps the float64 features Python computed for a float64 model, bit for bit', async () => {
+    const float64Manifest = await readManifest(packagePath('test/fixtures/models/fraud-hgb/1'));
+    expect(float64Manifest.inputs[0]!.type).toBe('float64');
+    const extractor = compileFeatureExtractor(float64Manifest.features, inputType, 'float64');
+    const golden = readGolden('test/fixtures/models/fraud-hgb/1');
+    const out = extractor.allocateRows(golden.length);
+    expect(out).toBeInstanceOf(Float64Array);
+    const codec = createAvroCodec<DecodedRecord>(inputType);
+    for (const [index, row] of golden.entries())
+      extractor.extractInto(codec.decode(codec.encode(row.event)), out, index);
+    expect([...out]).toEqual(golden.flatMap((row) => row.features));
+    // The same events' float32 rows lose bits: a float64 model needs them kept.
+    const rounded = compileFeatureExtractor(float64Manifest.features, inputType).allocateRows(golden.length);
+    expect(rounded).toBeInstanceOf(Float32Array);
+    expect(golden.some((row) => row.features.some((value) => Math.fround(value) !== value))).toBe(true);
+  });
+
   it('writes each row at its own offset', () => {
     const [first, second] = readGolden();
     const extractor = compileFeatureExtractor(manifest.features, inputType);

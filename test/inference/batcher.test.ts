@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FeatureRows } from '../../src/features/index.js';
 import { createMicroBatcher, type Schedule } from '../../src/inference/index.js';
 
 const WIDTH = 2;
@@ -6,8 +7,8 @@ const M1 = { model: 'm', version: '1' };
 
 /** A model whose calls the test completes by hand; score of a row = its first feature × 10. */
 function manualModel() {
-  const calls: { rows: number; features: Float32Array; finish(): void; fail(error: Error): void }[] = [];
-  const run = (features: Float32Array, rows: number) =>
+  const calls: { rows: number; features: FeatureRows; finish(): void; fail(error: Error): void }[] = [];
+  const run = (features: FeatureRows, rows: number) =>
     new Promise<Float32Array>((resolve, reject) => {
       const scores = new Float32Array(rows);
       for (let row = 0; row < rows; row++) scores[row] = features[row * WIDTH]! * 10;
@@ -152,5 +153,30 @@ describe('micro-batcher', () => {
     model.calls[1]!.finish();
     await expect(first).rejects.toThrow('boom');
     expect([...(await second)]).toEqual([30, 40]);
+  });
+
+  it("hands float64 rows to inference as float64, each request's bits unchanged", async () => {
+    const model = manualModel();
+    const timers = manualTimers();
+    const batcher = createMicroBatcher(
+      M1,
+      WIDTH,
+      model.run,
+      { maxBatchSize: 4, maxDelayMicros: 500, maxInFlight: 1 },
+      timers.schedule,
+    );
+    // 0.1 + 2^-40 has no float32 of its own: a float32 batch buffer would round it to 0.1.
+    const precise = 0.1 + 2 ** -40;
+    void batcher.submit(Float64Array.from([1, -1]), 1);
+    const first = batcher.submit(Float64Array.from([precise, 1, 2, 2]), 2);
+    const second = batcher.submit(Float64Array.from([3, precise]), 1);
+    model.calls[0]!.finish();
+    await flush();
+    const merged = model.calls[1]!.features;
+    expect(merged).toBeInstanceOf(Float64Array);
+    expect([...merged]).toEqual([precise, 1, 2, 2, 3, precise]);
+    model.calls[1]!.finish();
+    expect([...(await first)]).toEqual([Math.fround(precise * 10), 20]);
+    expect([...(await second)]).toEqual([30]);
   });
 });

@@ -39,6 +39,17 @@ describe('prediction cache', () => {
     expect(scores[0]).toBe(0.125);
   });
 
+  it('tells float64 rows apart by all their bits, also those a float32 would round away', () => {
+    const cache = createPredictionCache(options);
+    const backing = new Float64Array(8);
+    backing.set([0.1, 2, 3, 0.1 + 2 ** -40, 2, 3], 2);
+    cache.store('1', backing.subarray(2), [0, 1], WIDTH, Float32Array.from([0.25, 0.75]));
+    const scores = new Float32Array(3);
+    const probe = Float64Array.from([0.1 + 2 ** -40, 2, 3, 0.1, 2, 3, 0.1 + 2 ** -41, 2, 3]);
+    expect(cache.lookup('1', probe, 3, WIDTH, scores)).toEqual([2]);
+    expect([scores[0], scores[1]]).toEqual([0.75, 0.25]);
+  });
+
   it('keeps at most maxEntries rows, forgetting the least recently used', () => {
     const cache = createPredictionCache({ maxEntries: 100, ttlMs: 60_000 });
     const rows = Array.from({ length: 150 }, (_, index) => [index, index / 7, -index]);

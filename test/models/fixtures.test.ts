@@ -1,6 +1,7 @@
 /** Every model the repository ships, and the test fixtures, served as data scientists exported them. */
 import { describe, expect, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
+import { allocateFeatureRows } from '../../src/features/index.js';
 import { createScoringSession } from '../../src/inference/index.js';
 import { listVersions, readModelArtifact } from '../../src/models/index.js';
 import { readGolden } from '../support/golden.js';
@@ -12,27 +13,33 @@ const servable = [
   ...(await listVersions(packagePath('models'), 'fraud-forest')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-logreg')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-gbm-v2')),
+  ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-mlp-dynamic-width')),
+  ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-hgb')),
+  ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-poison')),
 ];
 
 describe('exported models', () => {
   it.each(servable.map((version) => [version.directory.replace(packagePath(''), ''), version.directory]))(
     '%s reproduces its training framework scores within 1e-5',
     async (relative, directory) => {
-      const session = await createScoringSession(await readModelArtifact(directory), { intraOpThreads: 1 });
+      const artifact = await readModelArtifact(directory);
+      const session = await createScoringSession(artifact, { intraOpThreads: 1 });
       const golden = readGolden(relative);
-      const scores = await session.score(
-        new Float32Array(golden.flatMap((row) => row.features)),
-        golden.length,
+      const rows = allocateFeatureRows(
+        artifact.manifest.inputs[0]!.type,
+        golden.length * golden[0]!.features.length,
       );
+      rows.set(golden.flatMap((row) => row.features));
+      const scores = await session.score(rows, golden.length);
       const worst = Math.max(...golden.map((row, index) => Math.abs(scores[index]! - row.score)));
       expect(worst).toBeLessThan(1e-5);
       await session.release();
     },
   );
 
-  it('covers gradient boosting, a random forest, an MLP and a logistic regression', () => {
+  it('covers gradient boosting, a random forest, an MLP, a logistic regression and float64 inputs', () => {
     expect(servable.map((version) => version.directory.split('/').at(-2))).toEqual(
-      expect.arrayContaining(['fraud-gbm', 'fraud-forest', 'fraud-mlp', 'fraud-logreg']),
+      expect.arrayContaining(['fraud-gbm', 'fraud-forest', 'fraud-mlp', 'fraud-logreg', 'fraud-hgb']),
     );
   });
 

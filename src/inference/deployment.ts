@@ -1,0 +1,101 @@
+/**
+ * One deployed model version and the ways it scores. The usual way shares inference calls with every
+ * other partition's rows (the micro-batcher) and skips the rows the prediction cache knows. Isolating a
+ * failure needs the opposite: calls holding only the rows in question, straight on the executor, whose
+ * scores are not cached (a row a model failed on never gets a cached score).
+ */
+import type { FeatureExtractor, FeatureRows } from '../features/index.js';
+import type { ModelManifest } from '../models/index.js';
+import { type PredictionCacheLookup, predictionCacheLookup } from '../telemetry/index.js';
+import {
+  type BatchingOptions,
+  createMicroBatcher,
+  type InferenceTiming,
+  type MicroBatcher,
+} from './batcher.js';
+import type { PredictionCache } from './cache.js';
+import type { Executor } from './executor.js';
+import { warmUpRow } from './session.js';
+
+export interface Deployment {
+  id: string;
+  /** Unique per deployment, so redeploying a version never collides with the copy being retired. */
+  executorKey: string;
+  manifest: ModelManifest;
+  features: FeatureExtractor;
+  batcher: MicroBatcher;
+  deployedAt: Date;
+  leases: number;
+  retired: boolean;
+  /** Through the micro-batcher and the prediction cache. */
+  score(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  /** One inference call of these rows alone; takes ownership of `features`' buffer, as the executor does. */
+  scoreAlone(features: FeatureRows, rows: number): Promise<Float32Array>;
+  /** Scores the row the session warmed up with, alone: rejects when the model no longer runs. */
+  probe(): Promise<void>;
+}
+
+export interface DeploymentOptions {
+  /** The model's name, for telemetry. */
+  name: string;
+  executorKey: string;
+  manifest: ModelManifest;
+  features: FeatureExtractor;
+  executor: Executor;
+  batching: BatchingOptions;
+  cache: PredictionCache | undefined;
+}
+
+export function createDeployment(options: DeploymentOptions): Deployment {
+  const { name, executorKey, manifest, features, executor, cache } = options;
+  const width = features.width;
+  const batcher = createMicroBatcher(
+    { model: name, version: manifest.version },
+    width,
+    (rows, count) => executor.score(executorKey, rows, count),
+    options.batching,
+  );
+  const cacheKey = `${manifest.version}\u0000`;
+
+  const score = async (rows: FeatureRows, count: number, timing?: InferenceTiming): Promise<Float32Array> => {
+    if (!cache) return batcher.submit(rows, count, timing);
+    const scores = new Float32Array(count);
+    const misses = cache.lookup(cacheKey, rows, count, width, scores);
+    if (predictionCacheLookup.hasSubscribers) {
+      predictionCacheLookup.publish({
+        model: name,
+        version: manifest.version,
+        hits: count - misses.length,
+        misses: misses.length,
+      } satisfies PredictionCacheLookup);
+    }
+    if (misses.length === 0) return scores;
+    let missRows = rows;
+    if (misses.length < count) {
+      missRows = features.allocateRows(misses.length);
+      for (const [index, row] of misses.entries()) {
+        missRows.set(rows.subarray(row * width, (row + 1) * width), index * width);
+      }
+    }
+    const missScores = await batcher.submit(missRows, misses.length, timing);
+    cache.store(cacheKey, rows, misses, width, missScores);
+    for (const [index, row] of misses.entries()) scores[row] = missScores[index]!;
+    return scores;
+  };
+
+  return {
+    id: `${manifest.name}@${manifest.version}`,
+    executorKey,
+    manifest,
+    features,
+    batcher,
+    deployedAt: new Date(),
+    leases: 0,
+    retired: false,
+    score,
+    scoreAlone: (rows, count) => executor.score(executorKey, rows, count),
+    async probe() {
+      await executor.score(executorKey, warmUpRow(manifest), 1);
+    },
+  };
+}
