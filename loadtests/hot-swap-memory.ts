@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { loadAvroSchema } from '../src/codec/index.js';
 import { packagePath } from '../src/config/index.js';
-import { createExecutor, createModelEngine, type ModelEngine } from '../src/inference/index.js';
+import { createExecutor, createModelPool, type ModelPool, versionId } from '../src/inference/index.js';
 import { type ModelArtifact, readModelArtifact } from '../src/models/index.js';
 import { readGolden } from '../test/support/golden.js';
 
@@ -24,12 +24,24 @@ function residentMiB(): number {
   return process.memoryUsage.rss() / MiB;
 }
 
-async function scoreSome(engine: ModelEngine, rows: Float32Array): Promise<void> {
+async function scoreSome(pool: ModelPool, id: string, rows: Float32Array): Promise<void> {
   for (let done = 0; done < SCORED_ROWS_PER_SWAP; done += 200) {
-    const model = engine.acquire();
+    const model = pool.acquire(id);
     await model.score(rows, 200);
     model.release();
   }
+}
+
+const servingId = (version: number) => versionId('fraud-gbm', String(version));
+
+/**
+ * A hot swap as the deployment controller makes it: the new version loaded and verified first, the one it
+ * replaces kept loaded as the standby, and the standby before that unloaded (let go once drained).
+ */
+async function swapTo(pool: ModelPool, artifact: ModelArtifact): Promise<void> {
+  await pool.load(artifact);
+  const version = Number(artifact.manifest.version);
+  if (version > 2) pool.unload(servingId(version - 2));
 }
 
 /** The same model file published under a new version label, as a retrain with the same bytes would be. */
@@ -39,15 +51,10 @@ function relabel(artifact: ModelArtifact, version: number): ModelArtifact {
 
 async function main() {
   const executor = createExecutor({ workers: 1, intraOpThreads: 1 });
-  const engine = createModelEngine(
-    'fraud-gbm',
-    loadAvroSchema(packagePath('schemas/card-transaction.avsc')),
-    executor,
-    {
-      batching: { maxBatchSize: 256, maxDelayMicros: 1_000 },
-      cache: undefined,
-    },
-  );
+  const pool = createModelPool(loadAvroSchema(packagePath('schemas/card-transaction.avsc')), executor, {
+    batching: { maxBatchSize: 256, maxDelayMicros: 1_000 },
+    cache: undefined,
+  });
   const sources = [
     await readModelArtifact(packagePath('models/fraud-gbm/1')),
     await readModelArtifact(packagePath('test/fixtures/models/fraud-gbm-v2/2')),
@@ -58,13 +65,13 @@ async function main() {
 
   // Warm-up: the first sessions allocate onnxruntime's process-wide state; measure from after it.
   for (let version = 1; version <= 3; version++) {
-    await engine.deploy(relabel(sources[version % 2]!, version));
-    await scoreSome(engine, rows);
+    await swapTo(pool, relabel(sources[version % 2]!, version));
+    await scoreSome(pool, servingId(version), rows);
   }
   const samples: { swap: number; residentMiB: number }[] = [{ swap: 0, residentMiB: residentMiB() }];
   for (let swap = 1; swap <= SWAPS; swap++) {
-    await engine.deploy(relabel(sources[swap % 2]!, swap + 3));
-    await scoreSome(engine, rows);
+    await swapTo(pool, relabel(sources[swap % 2]!, swap + 3));
+    await scoreSome(pool, servingId(swap + 3), rows);
     if (swap % 10 === 0 || swap === SWAPS) {
       // Let retired versions drain and release before sampling.
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -72,7 +79,7 @@ async function main() {
       console.log(`after ${swap} swaps: ${samples.at(-1)!.residentMiB.toFixed(1)} MiB resident`);
     }
   }
-  await engine.close();
+  await pool.close();
   await executor.close();
 
   const start = samples[0]!.residentMiB;

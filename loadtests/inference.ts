@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { loadAvroSchema } from '../src/codec/index.js';
 import { packagePath } from '../src/config/index.js';
-import { createExecutor, createModelEngine, type ModelEngine } from '../src/inference/index.js';
+import { createExecutor, createModelPool, type ModelPool, versionId } from '../src/inference/index.js';
 import { listVersions, readModelArtifact } from '../src/models/index.js';
 import { type InferenceBatch, inferenceBatch, subscribe } from '../src/telemetry/index.js';
 import { readGolden } from '../test/support/golden.js';
@@ -96,23 +96,20 @@ async function withEngine<T>(
   workers: number,
   maxBatchSize: number,
   cache: boolean,
-  use: (engine: ModelEngine) => Promise<T>,
+  use: (pool: ModelPool, id: string) => Promise<T>,
 ): Promise<T> {
   const executor = createExecutor({ workers, intraOpThreads: 1 });
-  const engine = createModelEngine(
-    name,
-    loadAvroSchema(packagePath('schemas/card-transaction.avsc')),
-    executor,
-    {
-      batching: { maxBatchSize, maxDelayMicros: 1_000 },
-      cache: cache ? { maxEntries: 1_000_000, ttlMs: 600_000 } : undefined,
-    },
-  );
-  await engine.deploy(await readModelArtifact(await modelDirectory(name)));
+  const pool = createModelPool(loadAvroSchema(packagePath('schemas/card-transaction.avsc')), executor, {
+    batching: { maxBatchSize, maxDelayMicros: 1_000 },
+    cache: cache ? { maxEntries: 1_000_000, ttlMs: 600_000 } : undefined,
+  });
+  const artifact = await readModelArtifact(await modelDirectory(name));
+  await pool.load(artifact);
+  const id = versionId(artifact.manifest.name, artifact.manifest.version);
   try {
-    return await use(engine);
+    return await use(pool, id);
   } finally {
-    await engine.close();
+    await pool.close();
     await executor.close();
   }
 }
@@ -125,14 +122,14 @@ async function engineThroughput(
   maxBatchSize: number,
   requestRows: number,
 ): Promise<EnginePoint> {
-  return withEngine(name, workers, maxBatchSize, false, async (engine) => {
+  return withEngine(name, workers, maxBatchSize, false, async (pool, id) => {
     const rows = featureRows(name, requestRows);
     const delay = monitorEventLoopDelay({ resolution: 1 });
     let scored = 0;
     const deadline = performance.now() + SECONDS_PER_POINT * 2 * 1000;
     const partition = async () => {
       while (performance.now() < deadline) {
-        const model = engine.acquire();
+        const model = pool.acquire(id);
         await model.score(rows, requestRows);
         model.release();
         scored += requestRows;
@@ -152,7 +149,7 @@ async function engineThroughput(
     await Promise.all(
       Array.from({ length: CONCURRENT_REQUESTS }, async () => {
         while (performance.now() < until) {
-          const model = engine.acquire();
+          const model = pool.acquire(id);
           await model.score(rows, requestRows);
           model.release();
           scored += requestRows;
@@ -175,7 +172,7 @@ async function engineThroughput(
 
 /** Time per request of REQUEST_ROWS rows when every row is cached, against when none is. */
 async function cacheCost(name: string): Promise<{ hitMicrosPerRow: number; missMicrosPerRow: number }> {
-  return withEngine(name, 1, ENGINE_BATCH, true, async (engine) => {
+  return withEngine(name, 1, ENGINE_BATCH, true, async (pool, id) => {
     const requests = 200;
     const distinct = Array.from({ length: requests }, (_, index) => {
       const rows = featureRows(name, REQUEST_ROWS);
@@ -186,7 +183,7 @@ async function cacheCost(name: string): Promise<{ hitMicrosPerRow: number; missM
     const pass = async () => {
       const started = performance.now();
       for (const rows of distinct) {
-        const model = engine.acquire();
+        const model = pool.acquire(id);
         await model.score(rows, REQUEST_ROWS);
         model.release();
       }

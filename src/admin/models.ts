@@ -1,30 +1,113 @@
-import type { ModelEngine } from '../inference/index.js';
+/**
+ * The model routes: what every deployment serves, and the decisions an operator takes on it. A decision
+ * is published to the control topic, so it reaches every instance; the answer comes once this instance
+ * has applied it. A decision that cannot be taken answers 409 with its code.
+ */
+import {
+  type Challenger,
+  type DecisionOutcome,
+  type Deployments,
+  parseChallenger,
+  promote,
+  rollback,
+  setChallengers,
+  withdraw,
+} from '../deployments/index.js';
+import { StreamscoreError } from '../errors/index.js';
 import type { AdminRoute } from './server.js';
 
-/** GET /v1/models lists what is loaded and serving; POST /v1/models/:name/rollback returns to the previous version. */
-export function modelRoutes(engines: readonly ModelEngine[]): AdminRoute[] {
-  const byName = new Map(engines.map((engine) => [engine.name, engine]));
-  const unknown = (name: string) => ({ status: 404, body: { error: `no model named ${name}` } });
-  return [
-    {
-      method: 'GET',
-      path: '/v1/models',
-      handle: () => ({ status: 200, body: engines.map((engine) => engine.status()) }),
+export interface ModelAdminOptions {
+  /** Written as decided_by, with the host: `admin-api@<host>`. */
+  decidedBy: string;
+}
+
+function decisionAnswer(outcome: DecisionOutcome, before: string, after: string) {
+  const { state } = outcome;
+  return {
+    status: 200,
+    body: {
+      deployment: state.deployment,
+      revision: state.revision,
+      action: state.action,
+      from: before,
+      champion: after,
+      policy: `${state.champion.model}@${state.champion.version}`,
+      challengers: state.challengers,
+      refused: state.refused,
+      inForce: outcome.inForce,
+      ...(outcome.overrode === undefined ? {} : { overrode: outcome.overrode }),
     },
+  };
+}
+
+function challengersOf(body: unknown): Challenger[] {
+  const specs = (body as { challengers?: unknown } | undefined)?.challengers;
+  const parsed = Array.isArray(specs)
+    ? specs.map((spec) => (typeof spec === 'string' ? parseChallenger(spec) : undefined))
+    : [undefined];
+  if (parsed.some((challenger) => challenger === undefined)) {
+    throw new StreamscoreError(
+      'DECISION_REFUSED',
+      'expected {"challengers": ["<variant>:<shadow|canary>:<model>@<version>:<share>", ...]}',
+    );
+  }
+  return parsed as Challenger[];
+}
+
+export function modelRoutes(deployments: readonly Deployments[], options: ModelAdminOptions): AdminRoute[] {
+  const byName = new Map(deployments.map((entry) => [entry.controller.state.deployment, entry]));
+  const unknown = (name: string) => ({ status: 404, body: { error: `no deployment named ${name}` } });
+  const decision = (reason: string) => ({ by: options.decidedBy, reason });
+  const view = (entry: Deployments) => entry.controller.status();
+  const decide = async (name: string, make: Parameters<Deployments['decide']>[0]) => {
+    const entry = byName.get(name);
+    if (!entry) return unknown(name);
+    const before = entry.controller.plan().champion;
+    const outcome = await entry.decide(make);
+    return decisionAnswer(outcome, before, entry.controller.plan().champion);
+  };
+  return [
+    { method: 'GET', path: '/v1/models', handle: () => ({ status: 200, body: deployments.map(view) }) },
     {
       method: 'GET',
       path: '/v1/models/:name',
       handle: ({ name }) => {
-        const engine = byName.get(name!);
-        return engine ? { status: 200, body: engine.status() } : unknown(name!);
+        const entry = byName.get(name!);
+        return entry ? { status: 200, body: view(entry) } : unknown(name!);
       },
     },
     {
       method: 'POST',
       path: '/v1/models/:name/rollback',
-      handle: async ({ name }) => {
-        const engine = byName.get(name!);
-        return engine ? { status: 200, body: await engine.rollback() } : unknown(name!);
+      handle: ({ name }) =>
+        decide(name!, (current, serving) =>
+          rollback(current, serving, decision('rollback through the admin API')),
+        ),
+    },
+    {
+      method: 'POST',
+      path: '/v1/models/:name/promote/:variant',
+      handle: ({ name, variant }) =>
+        decide(name!, (current, serving) =>
+          promote(current, serving, variant!, decision(`promote ${variant} through the admin API`)),
+        ),
+    },
+    {
+      method: 'POST',
+      path: '/v1/models/:name/challengers/:variant/withdraw',
+      handle: ({ name, variant }) =>
+        decide(name!, (current) =>
+          withdraw(current, variant!, decision(`withdraw ${variant} through the admin API`)),
+        ),
+    },
+    {
+      method: 'PUT',
+      path: '/v1/models/:name/challengers',
+      handle: ({ name }, body) => {
+        const challengers = challengersOf(body);
+        return decide(name!, (current) =>
+          setChallengers(current, challengers, decision('challengers set through the admin API')),
+        );
       },
     },
   ];

@@ -15,10 +15,32 @@ export interface AdminResponse {
 }
 
 export interface AdminRoute {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** Path with `:param` segments, e.g. /v1/models/:name/rollback. */
   path: string;
-  handle(params: Record<string, string>): Promise<AdminResponse> | AdminResponse;
+  /** `body` is the request's JSON, undefined when it has none. */
+  handle(params: Record<string, string>, body: unknown): Promise<AdminResponse> | AdminResponse;
+}
+
+// Admin requests are small decisions; anything larger is a mistake or an attack.
+const MAX_BODY_BYTES = 64 * 1024;
+
+async function readBody(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES)
+      throw new StreamscoreError('CONFIG_INVALID', `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new StreamscoreError('CONFIG_INVALID', 'request body is not JSON');
+  }
 }
 
 export interface AdminServer {
@@ -56,7 +78,7 @@ async function route(routes: readonly AdminRoute[], request: IncomingMessage): P
     const params = match(candidate.path, path);
     if (!params) continue;
     pathKnown = true;
-    if (candidate.method === request.method) return candidate.handle(params);
+    if (candidate.method === request.method) return candidate.handle(params, await readBody(request));
   }
   return pathKnown
     ? { status: 405, body: { error: 'method not allowed' } }

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { StreamscoreError } from '../errors/index.js';
 import { registerConfig } from './commands/config.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExperiments } from './commands/experiments.js';
 import { registerModels } from './commands/models.js';
 import { registerProduce } from './commands/produce.js';
 import { registerServe } from './commands/serve.js';
@@ -22,6 +23,7 @@ for (const register of [
   registerTopics,
   registerModels,
   registerDemo,
+  registerExperiments,
   registerConfig,
 ]) {
   register(program);

@@ -3,6 +3,7 @@
  * sample (local broker, sample model); a JSON file and STREAMSCORE_* environment variables override it.
  */
 import { z } from 'zod';
+import { CHALLENGER_SPEC } from '../deployments/state.js';
 import { packagePath } from './package-path.js';
 
 const positiveInt = () => z.number().int().positive();
@@ -132,6 +133,55 @@ export const modelSchema = z.object({
     .describe('How long a cached prediction may be served.'),
 });
 
+export const deploymentsSchema = z.object({
+  topic: z
+    .string()
+    .default('')
+    .describe(
+      'Compacted control topic holding the deployment decisions every instance applies; empty = <input.groupId>.deployments.',
+    ),
+});
+
+export const experimentsSchema = z.object({
+  challengers: z
+    .array(z.string().regex(CHALLENGER_SPEC, 'expected <variant>:<shadow|canary>:<model>@<version>:<share>'))
+    .default([])
+    .describe(
+      'Challengers until the control topic holds a decision, as <variant>:<shadow|canary>:<model>@<version>:<share> (share of keys, 0 to 1).',
+    ),
+  comparisonTopic: z
+    .string()
+    .default('')
+    .describe('Topic of shadow comparisons; empty = <output.topic>.comparisons.'),
+  shadowDeadlineMs: positiveInt()
+    .default(100)
+    .describe('Longest a batch waits for its shadows once the champion has scored; later ones are timeouts.'),
+  shedQueuedRows: positiveInt()
+    .default(10_000)
+    .describe('Rows waiting for or in inference beyond which shadow work is shed before champion work.'),
+  windowMs: positiveInt()
+    .default(60_000) // one minute
+    .describe('Window of the running comparison figures and of the canary rollback rules.'),
+  rollbackMinSamples: positiveInt()
+    .default(500)
+    .describe('Canary predictions a window needs before the rollback rules judge it.'),
+  rollbackMaxErrorRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.01)
+    .describe('Share of canary inference errors (and timeouts) beyond which the canary is rolled back.'),
+  rollbackMaxP99Ms: positiveInt()
+    .default(250)
+    .describe('Canary p99 inference latency beyond which it is rolled back.'),
+  rollbackMaxPositiveRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(1)
+    .describe("Share of the canary's positive labels beyond which it is rolled back; 1 = no limit."),
+});
+
 export const adminSchema = z.object({
   host: z
     .string()
@@ -168,6 +218,8 @@ export const configSchema = z
     output: outputSchema.prefault({}),
     deadLetter: deadLetterSchema.prefault({}),
     model: modelSchema.prefault({}),
+    deployments: deploymentsSchema.prefault({}),
+    experiments: experimentsSchema.prefault({}),
     admin: adminSchema.prefault({}),
     log: logSchema.prefault({}),
     shutdown: shutdownSchema.prefault({}),
@@ -199,6 +251,11 @@ export const configSchema = z
   .transform((config) => ({
     ...config,
     deadLetter: { topic: config.deadLetter.topic || `${config.input.topic}.DLT` },
+    deployments: { topic: config.deployments.topic || `${config.input.groupId}.deployments` },
+    experiments: {
+      ...config.experiments,
+      comparisonTopic: config.experiments.comparisonTopic || `${config.output.topic}.comparisons`,
+    },
   }));
 
 export type Config = z.infer<typeof configSchema>;

@@ -38,6 +38,8 @@ export const ErrorCodes = {
   MODEL_CHECKSUM_MISMATCH: 'configuration',
   MODEL_SIGNATURE_MISMATCH: 'configuration',
   TOPIC_MISSING: 'configuration',
+  /** A deployment decision that cannot be taken (no version to roll back to, no such challenger). */
+  DECISION_REFUSED: 'configuration',
 } as const satisfies Record<string, ErrorDisposition>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

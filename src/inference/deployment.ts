@@ -25,8 +25,6 @@ export interface Deployment {
   features: FeatureExtractor;
   batcher: MicroBatcher;
   deployedAt: Date;
-  leases: number;
-  retired: boolean;
   /** Through the micro-batcher and the prediction cache. */
   score(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
   /** One inference call of these rows alone; takes ownership of `features`' buffer, as the executor does. */
@@ -55,7 +53,8 @@ export function createDeployment(options: DeploymentOptions): Deployment {
     (rows, count) => executor.score(executorKey, rows, count),
     options.batching,
   );
-  const cacheKey = `${manifest.version}\u0000`;
+  // The model's name too: versions of different models (a challenger) share the cache.
+  const cacheKey = `${manifest.name}@${manifest.version}\u0000`;
 
   const score = async (rows: FeatureRows, count: number, timing?: InferenceTiming): Promise<Float32Array> => {
     if (!cache) return batcher.submit(rows, count, timing);
@@ -90,8 +89,6 @@ export function createDeployment(options: DeploymentOptions): Deployment {
     features,
     batcher,
     deployedAt: new Date(),
-    leases: 0,
-    retired: false,
     score,
     scoreAlone: (rows, count) => executor.score(executorKey, rows, count),
     async probe() {

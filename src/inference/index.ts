@@ -6,14 +6,14 @@ export {
   type Schedule,
 } from './batcher.js';
 export { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
-export {
-  createModelEngine,
-  type EngineOptions,
-  type ModelEngine,
-  type ModelStatus,
-  type ServingModel,
-  type VersionStatus,
-} from './engine.js';
 export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
 export { type IsolatedScores, scoreIsolatingFailures } from './isolation.js';
+export {
+  createModelPool,
+  type LoadedVersion,
+  type ModelPool,
+  type PoolOptions,
+  type ServingModel,
+  versionId,
+} from './pool.js';
 export { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';

@@ -15,7 +15,7 @@
 import { StreamscoreError } from '../errors/index.js';
 import type { FeatureRows } from '../features/index.js';
 import type { InferenceTiming } from './batcher.js';
-import type { ServingModel } from './engine.js';
+import type { ServingModel } from './pool.js';
 
 export interface IsolatedScores {
   scores: Float32Array;

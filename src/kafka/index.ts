@@ -1,3 +1,4 @@
+export type { KafkaSettings } from './client.js';
 export {
   connectPublisher,
   type Follower,
@@ -5,6 +6,7 @@ export {
   followTopic,
   type Publisher,
 } from './companions.js';
+export { type ControlRecord, type ControlTopic, openControlTopic } from './control.js';
 export { createDelivery, type DeliveredBatch, type Delivery, type DeliveryOptions } from './delivery.js';
 export {
   type Backpressure,
@@ -19,4 +21,5 @@ export {
 } from './group.js';
 export type { HeaderValue, InputRecord, OutputRecord, RecordHeaders, TopicRecords } from './records.js';
 export { isProgrammingError, type RetryOptions, retryUntilDone } from './retry.js';
-export { createMissingTopics, requireTopics, type TopicSpec } from './topics.js';
+export { readTopicRange, type TopicRange } from './topic-range.js';
+export { createMissingTopics, ensureControlTopic, requireTopics, type TopicSpec } from './topics.js';

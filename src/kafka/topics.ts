@@ -11,6 +11,7 @@ export interface TopicSpec {
   topic: string;
   numPartitions: number;
   replicationFactor: number;
+  configEntries?: { name: string; value: string }[];
 }
 
 async function withAdmin<T>(
@@ -41,6 +42,36 @@ export async function requireTopics(
       `topic ${missing.join(', ')} does not exist; create it (streamscore topics create) or fix the configuration`,
     );
   }
+}
+
+// Kafka's own internal topics keep three replicas where the cluster has them.
+const CONTROL_TOPIC_REPLICAS = 3;
+
+/**
+ * The control topic is internal to a deployment, as Kafka Streams' changelogs are to an application: its
+ * name is derived, not typed, so the service creates it when missing (compacted, one partition so every
+ * reader sees one order, up to three replicas). Resolves with whether it created it.
+ */
+export async function ensureControlTopic(
+  kafka: KafkaSettings,
+  logger: Logger,
+  topic: string,
+): Promise<boolean> {
+  return withAdmin(kafka, logger, async (admin) => {
+    if ((await admin.listTopics()).includes(topic)) return false;
+    const { brokers } = await admin.describeCluster();
+    return admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          replicationFactor: Math.min(CONTROL_TOPIC_REPLICAS, brokers.length),
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+  });
 }
 
 /** Creates the topics that do not exist yet; returns the ones it created. */

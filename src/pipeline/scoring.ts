@@ -5,12 +5,13 @@
  * own and never holds up the rest of its batch; a failure of the infrastructure throws, blames no record.
  */
 import type { AvroCodec } from '../codec/index.js';
+import type { ServingPlan } from '../deployments/index.js';
 import { BadRecordError, type ErrorCode, isBadRecord } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
 import {
   type InferenceTiming,
   type IsolatedScores,
-  type ModelEngine,
+  type ModelPool,
   scoreIsolatingFailures,
 } from '../inference/index.js';
 import type { HeaderValue, InputRecord, OutputRecord, TopicRecords } from '../kafka/index.js';
@@ -51,7 +52,9 @@ export type TraceparentFor = (record: InputRecord) => HeaderValue | undefined;
 export interface ScoringPipelineOptions {
   inputCodec: AvroCodec<DecodedRecord>;
   outputCodec: AvroCodec<Prediction>;
-  engine: ModelEngine;
+  pool: ModelPool;
+  /** The deployment's plan for the batch about to start. */
+  plan(): ServingPlan;
   variant: string;
   outputTopic: string;
   deadLetterTopic: string;
@@ -62,7 +65,7 @@ export interface ScoringPipeline {
 }
 
 export function createScoringPipeline(options: ScoringPipelineOptions): ScoringPipeline {
-  const { inputCodec, outputCodec, engine, variant } = options;
+  const { inputCodec, outputCodec, pool, variant } = options;
 
   return {
     async scoreBatch(batch, traceparentFor) {
@@ -86,9 +89,9 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         }
       };
 
-      // One lease for the whole batch: its features and scores come from one model version, which stays
-      // loaded until the lease is returned even if a new version is swapped in meanwhile.
-      const model = engine.acquire();
+      // One plan and one lease for the whole batch: its features and scores come from one model version,
+      // which stays loaded until the lease is returned even if a decision swaps in another meanwhile.
+      const model = pool.acquire(options.plan().champion);
       const inference: InferenceTiming = {};
       let scored: IsolatedScores;
       let decodedAt: number;

@@ -1,2 +1,19 @@
+export {
+  type ChallengerScores,
+  type ChampionScores,
+  type ComparedManifest,
+  type ComparedModel,
+  type Comparison,
+  type ComparisonEncoder,
+  type ComparisonSource,
+  createComparisonEncoder,
+  type FlipSymbol,
+  loadComparisonCodec,
+  type ModelOutcome,
+  SCORING_STATUS_SYMBOLS,
+  ScoringStatus,
+  type ScoringStatusCode,
+  type ScoringStatusSymbol,
+} from './comparisons.js';
 export { DeadLetterHeaders, type RecordOrigin, toDeadLetter } from './dead-letters.js';
 export { type Prediction, type PredictionContext, type ScoredEvent, toPrediction } from './predictions.js';

@@ -4,13 +4,15 @@
  * is fetched, so a misconfiguration fails at start with one clear message instead of dead-lettering the
  * stream.
  */
+import { hostname } from 'node:os';
 import { type AdminServer, metricsRoute, modelRoutes, startAdminServer } from '../admin/index.js';
 import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
 import type { Config } from '../config/index.js';
+import { configuredState, type Deployments, openDeployments, parseChallenger } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
-import { createExecutor, createModelEngine, type ModelEngine } from '../inference/index.js';
-import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
+import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
+import { createDelivery, createGroupMember, ensureControlTopic, requireTopics } from '../kafka/index.js';
 import { createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
 import type { Prediction } from '../routing/index.js';
 import {
@@ -22,12 +24,11 @@ import {
   type Telemetry,
 } from '../telemetry/index.js';
 import { healthRoutes, type Readiness, trackReadiness } from './health.js';
-import { deployInitialVersion, type ModelUpdates, watchModelRepository } from './model-updates.js';
 
 export interface RunningService {
   readonly counters: Readonly<PipelineCounters>;
-  readonly engine: ModelEngine;
-  readonly modelUpdates: ModelUpdates;
+  readonly pool: ModelPool;
+  readonly deployments: Deployments;
   readonly readiness: Readiness;
   /** Base URL of the admin HTTP server. */
   readonly adminUrl: string;
@@ -89,20 +90,21 @@ export async function startService(
 
   const { model } = config;
   const executor = createExecutor({ workers: model.workers, intraOpThreads: model.intraOpThreads });
-  const engine = createModelEngine(model.name, inputCodec.type, executor, {
+  const pool = createModelPool(inputCodec.type, executor, {
     batching: { maxBatchSize: model.maxBatchSize, maxDelayMicros: model.maxDelayMicros },
     cache: model.cacheEnabled ? { maxEntries: model.cacheMaxEntries, ttlMs: model.cacheTtlMs } : undefined,
   });
   const stopping = new AbortController();
   const telemetry = options.telemetry ?? disabledTelemetry();
-  const readiness = trackReadiness(config.health.stallTimeoutMs, () => engine.status().serving !== undefined);
+  let deployments: Deployments | undefined;
+  const readiness = trackReadiness(config.health.stallTimeoutMs, () => deployments !== undefined);
   const health = healthRoutes(readiness);
   const metrics = registerPipelineMetrics(telemetry.meter, {
     inputTopic: config.input.topic,
-    inferenceRows: () => [{ model: model.name, ...engine.rowsInInference() }],
+    inferenceRows: () => pool.rowsInInference(),
     servingVersions: () => {
-      const version = engine.status().serving?.version;
-      return version === undefined ? [] : [{ model: model.name, version }];
+      const champion = deployments?.controller.plan().champion;
+      return pool.loaded().filter(({ id }) => id === champion);
     },
     version: options.version ?? 'unknown',
   });
@@ -120,7 +122,6 @@ export async function startService(
     options.onFatal?.(error);
   };
   let admin: AdminServer | undefined;
-  let modelUpdates: ModelUpdates | undefined;
 
   const delivery = createDelivery(config.kafka, logger, {
     groupId: config.input.groupId,
@@ -153,12 +154,12 @@ export async function startService(
     released ??= (async () => {
       stopping.abort();
       readiness.stopping();
-      modelUpdates?.stop();
       if (joined) await member.disconnect();
       else void member.disconnect();
       await delivery.close();
+      await deployments?.close();
       await admin?.close();
-      await engine.close();
+      await pool.close();
       await executor.close();
       observer.close();
       metrics.close();
@@ -179,24 +180,47 @@ export async function startService(
   const unlessStopped = <T>(step: Promise<T>) => Promise.race([step, startAborted]);
 
   try {
-    await unlessStopped(deployInitialVersion(engine, model));
-    const serving = engine.status().serving;
-    logger.info({ model: model.name, version: serving?.version, workers: executor.threads }, 'model loaded');
-    modelUpdates = watchModelRepository(engine, model, logger);
+    const topics = [config.input.topic, config.output.topic, config.deadLetter.topic];
+    await unlessStopped(requireTopics(config.kafka, logger, topics));
+    if (await unlessStopped(ensureControlTopic(config.kafka, logger, config.deployments.topic))) {
+      logger.info({ topic: config.deployments.topic }, 'created the deployments control topic');
+    }
+    const opened = await unlessStopped(
+      openDeployments(
+        pool,
+        {
+          kafka: config.kafka,
+          topic: config.deployments.topic,
+          configured: configuredState(
+            model.name,
+            { model: model.name, version: model.version },
+            config.experiments.challengers.flatMap((spec) => parseChallenger(spec) ?? []),
+          ),
+          repository: model.repository,
+          pollIntervalMs: model.pollIntervalMs,
+        },
+        logger,
+      ),
+    );
+    deployments = opened;
+    const champion = opened.controller.status();
+    logger.info(
+      { model: champion.champion, revision: champion.state.revision, workers: executor.threads },
+      'model loaded',
+    );
     admin = await unlessStopped(
       startAdminServer(config.admin.host, config.admin.port, [
         ...health.routes,
-        ...modelRoutes([engine]),
+        ...modelRoutes([opened], { decidedBy: `admin-api@${hostname()}` }),
         metricsRoute(() => telemetry.scrape()),
       ]),
     );
-    const topics = [config.input.topic, config.output.topic, config.deadLetter.topic];
-    await unlessStopped(requireTopics(config.kafka, logger, topics));
 
     const pipeline = createScoringPipeline({
       inputCodec,
       outputCodec,
-      engine,
+      pool,
+      plan: () => opened.controller.plan(),
       variant: model.variant,
       outputTopic: config.output.topic,
       deadLetterTopic: config.deadLetter.topic,
@@ -204,11 +228,11 @@ export async function startService(
     await unlessStopped(
       member.run({
         backpressure: {
-          saturated: () => engine.pendingRows >= model.maxQueuedRows,
-          relieved: () => engine.pendingRows < model.maxQueuedRows / 2,
+          saturated: () => pool.pendingRows >= model.maxQueuedRows,
+          relieved: () => pool.pendingRows < model.maxQueuedRows / 2,
           onChange: (paused) =>
             logger.info(
-              { paused, pendingRows: engine.pendingRows },
+              { paused, pendingRows: pool.pendingRows },
               paused ? 'consumer paused' : 'consumer resumed',
             ),
         },
@@ -245,8 +269,8 @@ export async function startService(
 
   return {
     counters: observer.counters,
-    engine,
-    modelUpdates,
+    pool,
+    deployments,
     readiness,
     adminUrl: admin.url,
     stop,

@@ -52,11 +52,13 @@ export interface PredictionCacheLookup extends ModelVersion {
   misses: number;
 }
 
+/** A deployment's champion changed; from and to are version ids (`model@version`). */
 export interface ModelSwapped {
   model: string;
   from: string | undefined;
   to: string;
-  reason: 'initial' | 'new-version' | 'rollback';
+  /** The first champion, a new version of a `latest` champion, or a decision (promotion, rollback). */
+  reason: 'initial' | 'new-version' | 'decision';
 }
 
 export const inferenceBatch = diagnostics.channel('streamscore:inference.batch');

@@ -9,12 +9,13 @@ import { StreamscoreError } from '../../src/errors/index.js';
 import type { DecodedRecord, FeatureRows } from '../../src/features/index.js';
 import {
   createExecutor,
-  createModelEngine,
+  createModelPool,
   createScoringSession,
   type Executor,
-  type ModelEngine,
+  type ModelPool,
   type ServingModel,
   scoreIsolatingFailures,
+  versionId,
 } from '../../src/inference/index.js';
 import { type ModelArtifact, readModelArtifact } from '../../src/models/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
@@ -22,6 +23,7 @@ import { type InferenceBatch, inferenceBatch, subscribe } from '../../src/teleme
 
 const inputType = loadAvroSchema(packagePath('schemas/card-transaction.avsc'));
 const artifact = await readModelArtifact(packagePath('test/fixtures/models/fraud-poison/1'));
+const FRAUD_POISON = versionId(artifact.manifest.name, artifact.manifest.version);
 const POISON_AMOUNT_MINOR = 5_000_000_000;
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -30,18 +32,18 @@ const healthy = (count: number) =>
   Array.from({ length: count }, () => stream.next().value as CardTransaction);
 const poison = (event: CardTransaction): CardTransaction => ({ ...event, amount_minor: POISON_AMOUNT_MINOR });
 
-/** The real engine on `executor`; inference calls wait up to 5 s to fill, so concurrent requests merge. */
-async function deployed(executor: Executor): Promise<ModelEngine> {
-  const engine = createModelEngine('fraud-poison', inputType, executor, {
+/** The real pool on `executor`; inference calls wait up to 5 s to fill, so concurrent requests merge. */
+async function deployed(executor: Executor): Promise<ModelPool> {
+  const pool = createModelPool(inputType, executor, {
     batching: { maxBatchSize: 256, maxDelayMicros: 5_000_000 },
     cache: { maxEntries: 10_000, ttlMs: 60_000 },
   });
   cleanups.push(async () => {
-    await engine.close();
+    await pool.close();
     await executor.close();
   });
-  await engine.deploy(artifact);
-  return engine;
+  await pool.load(artifact);
+  return pool;
 }
 
 function featureRows(model: ServingModel, events: readonly CardTransaction[]): FeatureRows {
@@ -69,8 +71,8 @@ describe.each([
   ['the in-thread executor', 0],
 ])('isolating poison records on %s', (_, workers) => {
   it('fails only the poison row when another batch shares its inference call; the other batch scores as alone', async () => {
-    const engine = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
-    const model = engine.acquire();
+    const pool = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
+    const model = pool.acquire(FRAUD_POISON);
     const batchA = [...healthy(5), poison(healthy(1)[0]!), ...healthy(4)];
     const batchB = healthy(7);
     const calls: number[] = [];
@@ -98,22 +100,22 @@ describe.each([
   });
 
   it('fails a lone poison record instead of throwing, and never caches a score for it', async () => {
-    const engine = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
-    const model = engine.acquire();
+    const pool = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
+    const model = pool.acquire(FRAUD_POISON);
     try {
       const lone = featureRows(model, [poison(healthy(1)[0]!)]);
       expect((await scoreIsolatingFailures(model, lone, 1, {})).failedRows).toEqual([0]);
       // The cache has no score for it: scoring it again runs onnxruntime again, which fails again.
       await expect(model.score(lone, 1)).rejects.toMatchObject({ code: 'INFERENCE_RUN_FAILED' });
-      expect(engine.status().cachedPredictions).toBe(0);
+      expect(pool.cachedPredictions).toBe(0);
     } finally {
       model.release();
     }
   });
 
   it('fails every row of a batch of poison records while the model still scores its warm-up row', async () => {
-    const engine = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
-    const model = engine.acquire();
+    const pool = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
+    const model = pool.acquire(FRAUD_POISON);
     try {
       const events = healthy(4).map(poison);
       const isolated = await scoreIsolatingFailures(model, featureRows(model, events), events.length, {});
@@ -124,8 +126,8 @@ describe.each([
   });
 
   it("carries onnxruntime's own message in the inference failure, across the worker boundary", async () => {
-    const engine = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
-    const model = engine.acquire();
+    const pool = await deployed(createExecutor({ workers, intraOpThreads: 1 }));
+    const model = pool.acquire(FRAUD_POISON);
     try {
       await expect(model.score(featureRows(model, [poison(healthy(1)[0]!)]), 1)).rejects.toMatchObject({
         code: 'INFERENCE_RUN_FAILED',
@@ -167,8 +169,8 @@ function breakableExecutor(real: Executor) {
 describe('a model that fails on every input, its warm-up row included', () => {
   it('is an infrastructure failure, thrown for the batch to be retried, after one probe', async () => {
     const breakable = breakableExecutor(createExecutor({ workers: 1, intraOpThreads: 1 }));
-    const engine = await deployed(breakable.executor);
-    const model = engine.acquire();
+    const pool = await deployed(breakable.executor);
+    const model = pool.acquire(FRAUD_POISON);
     try {
       breakable.break();
       const events = healthy(20);

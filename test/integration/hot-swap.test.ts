@@ -112,13 +112,17 @@ describe('hot swap and rollback on a real broker', () => {
 
   it('rolls back with one command, lists what serves, and scores new events with the old version', async () => {
     const rollback = await streamscore('models', 'rollback', 'fraud-gbm', '--admin-url', service.adminUrl);
-    expect(rollback.stdout.trim()).toBe('fraud-gbm: rolled back from version 2 to 1');
+    expect(rollback.stdout.trim()).toBe(
+      'fraud-gbm: rollback, revision 1: serving fraud-gbm@1 (was fraud-gbm@2)',
+    );
     const list = await streamscore('models', 'list', '--admin-url', service.adminUrl);
-    expect(list.stdout).toMatch(/^fraud-gbm: serving 1 \(since .+\), refused 2;/);
+    expect(list.stdout).toMatch(
+      /^fraud-gbm: serving fraud-gbm@1; refused fraud-gbm@2; revision 1: rollback by admin-api@/,
+    );
 
-    // The watcher polls every 100 ms; version 2 must stay out.
+    // The repository is polled every 100 ms; version 2 must stay out.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(service.engine.status().serving?.version).toBe('1');
+    expect(service.deployments.controller.plan().champion).toBe('fraud-gbm@1');
     await publishEvents(kafka, input, afterRollback);
     const all = await readPredictions(output, beforeRollback.length + afterRollback.length);
     const late = new Set(afterRollback.map((event) => event.event_id));
@@ -132,6 +136,8 @@ describe('hot swap and rollback on a real broker', () => {
     expect((await fetch(`${service.adminUrl}/v1/models/fraud-gbm/rollback`)).status).toBe(405);
     const again = await fetch(`${service.adminUrl}/v1/models/fraud-gbm/rollback`, { method: 'POST' });
     expect(again.status).toBe(409);
-    expect(await eventually(() => service.engine.status().serving?.version === '1', 1_000)).toBe(true);
+    expect(
+      await eventually(() => service.deployments.controller.plan().champion === 'fraud-gbm@1', 1_000),
+    ).toBe(true);
   });
 });

@@ -16,6 +16,7 @@ const servable = [
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-mlp-dynamic-width')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-hgb')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-poison')),
+  ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-slow')),
 ];
 
 describe('exported models', () => {

@@ -10,9 +10,10 @@ import { packagePath } from '../../src/config/index.js';
 import type { DecodedRecord } from '../../src/features/index.js';
 import {
   createExecutor,
-  createModelEngine,
+  createModelPool,
   createScoringSession,
-  type ModelEngine,
+  type ModelPool,
+  versionId,
 } from '../../src/inference/index.js';
 import { readModelArtifact } from '../../src/models/index.js';
 import { readGolden } from '../support/golden.js';
@@ -65,16 +66,16 @@ describe('a model with float64 inputs', () => {
     const codec = createAvroCodec<DecodedRecord>(inputType);
     for (const workers of [1, 0]) {
       const executor = createExecutor({ workers, intraOpThreads: 1 });
-      const engine: ModelEngine = createModelEngine('fraud-hgb', inputType, executor, {
+      const pool: ModelPool = createModelPool(inputType, executor, {
         batching: { maxBatchSize: 64, maxDelayMicros: 200 },
         cache: { maxEntries: 10_000, ttlMs: 60_000 },
       });
       cleanups.push(async () => {
-        await engine.close();
+        await pool.close();
         await executor.close();
       });
-      await engine.deploy(await readModelArtifact(packagePath(FLOAT64)));
-      const model = engine.acquire();
+      await pool.load(await readModelArtifact(packagePath(FLOAT64)));
+      const model = pool.acquire(versionId('fraud-hgb', '1'));
       const rows = model.features.allocateRows(golden.length);
       expect(rows).toBeInstanceOf(Float64Array);
       for (const [index, row] of golden.entries())
@@ -84,7 +85,7 @@ describe('a model with float64 inputs', () => {
       model.release();
       expect(missed).toEqual(goldenScoresAsFloat32);
       expect(cached).toEqual(goldenScoresAsFloat32);
-      expect(engine.status().cachedPredictions).toBe(new Set(golden.map((row) => row.features.join())).size);
+      expect(pool.cachedPredictions).toBe(new Set(golden.map((row) => row.features.join())).size);
     }
   });
 });

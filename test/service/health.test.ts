@@ -55,7 +55,8 @@ describe('health routes', () => {
     const readiness = trackReadiness(60_000, () => true);
     const health = healthRoutes(readiness);
     try {
-      const handle = async (path: string) => health.routes.find((route) => route.path === path)!.handle({});
+      const handle = async (path: string) =>
+        health.routes.find((route) => route.path === path)!.handle({}, undefined);
       expect(await handle('/readyz')).toEqual({
         status: 503,
         body: { ready: false, reasons: ['not joined to the consumer group yet'] },

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createMissingTopics } from '../../kafka/index.js';
+import { createMissingTopics, ensureControlTopic } from '../../kafka/index.js';
 import { createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { positiveNumber } from './produce.js';
 
@@ -8,24 +8,37 @@ export interface TopicLayout {
   replicationFactor: number;
 }
 
-/** Creates the configured input, output and dead-letter topics that do not exist yet. */
+/**
+ * Creates the configured topics that do not exist yet: input, output, dead letters and comparisons with
+ * the given layout (comparisons are keyed like the predictions, so they get the same partitions), and the
+ * deployments control topic (compacted, one partition).
+ */
 export async function createServiceTopics(
   { config, logger }: Runtime,
   layout: TopicLayout,
 ): Promise<string[]> {
-  const specs = [config.input.topic, config.output.topic, config.deadLetter.topic].map((topic) => ({
+  const specs = [
+    config.input.topic,
+    config.output.topic,
+    config.deadLetter.topic,
+    config.experiments.comparisonTopic,
+  ].map((topic) => ({
     topic,
     numPartitions: layout.partitions,
     replicationFactor: layout.replicationFactor,
   }));
-  return createMissingTopics(config.kafka, logger, specs);
+  const created = await createMissingTopics(config.kafka, logger, specs);
+  const control = await ensureControlTopic(config.kafka, logger, config.deployments.topic);
+  return control ? [...created, config.deployments.topic] : created;
 }
 
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('Manage the topics streamscore reads and writes.');
   topics
     .command('create')
-    .description('Create the configured input, output and dead-letter topics if they do not exist.')
+    .description(
+      'Create the configured input, output, dead-letter, comparison and deployments topics if they do not exist.',
+    )
     .option('-p, --partitions <n>', 'partitions per topic', positiveNumber, 3)
     .option('--replication-factor <n>', 'replicas per partition', positiveNumber, 1)
     .action(async (flags: TopicLayout, command: Command) => {

@@ -1,0 +1,10 @@
+export {
+  createExperimentFigures,
+  type ExperimentFigures,
+  type ExperimentsSummary,
+  type PairMember,
+  type PairSummary,
+} from './figures.js';
+export { formatSummary } from './format.js';
+export { PSI_EMPTY_BIN_SHARE, populationStabilityIndex, psiBin } from './psi.js';
+export type { Figures } from './tally.js';
