@@ -14,11 +14,16 @@ import {
   withdraw,
 } from '../deployments/index.js';
 import { StreamscoreError } from '../errors/index.js';
+import type { ExperimentsSummary } from '../experiments/index.js';
 import type { AdminRoute } from './server.js';
 
 export interface ModelAdminOptions {
-  /** Written as decided_by, with the host: `admin-api@<host>`. */
+  /** Written as decided_by: `admin-api@<host>`. */
   decidedBy: string;
+  /** The running comparison figures, shown with the deployments. */
+  experiments(): ExperimentsSummary;
+  /** Rejects (TOPIC_MISSING) when comparisons could not be published: checked before adding challengers. */
+  requireComparisonTopic(): Promise<void>;
 }
 
 function decisionAnswer(outcome: DecisionOutcome, before: string, after: string) {
@@ -58,7 +63,13 @@ export function modelRoutes(deployments: readonly Deployments[], options: ModelA
   const byName = new Map(deployments.map((entry) => [entry.controller.state.deployment, entry]));
   const unknown = (name: string) => ({ status: 404, body: { error: `no deployment named ${name}` } });
   const decision = (reason: string) => ({ by: options.decidedBy, reason });
-  const view = (entry: Deployments) => entry.controller.status();
+  const view = (entry: Deployments) => {
+    const status = entry.controller.status();
+    const pairs = options
+      .experiments()
+      .pairs.filter((pair) => status.challengers.some((c) => c.variant === pair.challenger.variant));
+    return { ...status, experiments: pairs };
+  };
   const decide = async (name: string, make: Parameters<Deployments['decide']>[0]) => {
     const entry = byName.get(name);
     if (!entry) return unknown(name);
@@ -103,8 +114,9 @@ export function modelRoutes(deployments: readonly Deployments[], options: ModelA
     {
       method: 'PUT',
       path: '/v1/models/:name/challengers',
-      handle: ({ name }, body) => {
+      handle: async ({ name }, body) => {
         const challengers = challengersOf(body);
+        if (challengers.length > 0) await options.requireComparisonTopic();
         return decide(name!, (current) =>
           setChallengers(current, challengers, decision('challengers set through the admin API')),
         );

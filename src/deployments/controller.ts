@@ -161,7 +161,11 @@ export async function startDeploymentController(
         : undefined;
     if (serving !== previous?.champion) announce(previous?.champion, serving, reason);
     const kept = new Set([serving, standby, ...challengers.map((challenger) => challenger.id)]);
-    for (const { id } of pool.loaded()) if (!kept.has(id)) pool.unload(id);
+    const deciding = new Set([serving, ...challengers.filter((c) => c.mode === 'canary').map((c) => c.id)]);
+    for (const { id } of pool.loaded()) {
+      if (!kept.has(id)) pool.unload(id);
+      else pool.setBackground(id, !deciding.has(id));
+    }
   };
 
   const enqueue = (current: DeploymentState, reason: ModelSwapped['reason']) => {

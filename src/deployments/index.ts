@@ -1,3 +1,4 @@
+export { type AutoRollback, watchCanaries } from './auto-rollback.js';
 export {
   type DecisionOutcome,
   type Deployments,

@@ -89,6 +89,8 @@ export interface CanaryRules {
 }
 
 const SLOTS = 20;
+/** Inference calls the window needs before its p99 latency is judged. */
+export const MIN_LATENCY_CALLS = 20;
 const LATENCY_GROWTH = 1.04;
 const LOG_GROWTH = Math.log(LATENCY_GROWTH);
 // The histogram's range: below the lowest bound a latency counts as that bound, above the highest as it.
@@ -214,7 +216,10 @@ export function createCanaryRules(limits: RollbackLimits): CanaryRules {
 function brokenRules(window: WindowFigures, limits: RollbackLimits): RollbackRule[] {
   const broken: RollbackRule[] = [];
   if (window.errorRate > limits.maxErrorRate) broken.push('error-rate');
-  if (window.p99Ms > limits.maxP99Ms) broken.push('p99-latency');
+  // A p99 of a handful of calls is its maximum: one call queued behind a burst of champion rows would
+  // condemn a healthy canary. The latency rule waits for enough calls to mean something.
+  if (window.inferenceCalls >= MIN_LATENCY_CALLS && window.p99Ms > limits.maxP99Ms)
+    broken.push('p99-latency');
   if (window.positiveRate > limits.maxPositiveRate) broken.push('positive-rate');
   return broken;
 }

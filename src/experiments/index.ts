@@ -6,5 +6,7 @@ export {
   type PairSummary,
 } from './figures.js';
 export { formatSummary } from './format.js';
+export { registerExperimentMetrics } from './metrics.js';
 export { PSI_EMPTY_BIN_SHARE, populationStabilityIndex, psiBin } from './psi.js';
 export type { Figures } from './tally.js';
+export { type WatchedExperiments, watchExperiments } from './watch.js';

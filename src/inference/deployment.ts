@@ -25,6 +25,8 @@ export interface Deployment {
   features: FeatureExtractor;
   batcher: MicroBatcher;
   deployedAt: Date;
+  /** A shadow's version: its inference waits for an idle worker (see Executor.score). */
+  background: boolean;
   /** Through the micro-batcher and the prediction cache. */
   score(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
   /** One inference call of these rows alone; takes ownership of `features`' buffer, as the executor does. */
@@ -50,7 +52,7 @@ export function createDeployment(options: DeploymentOptions): Deployment {
   const batcher = createMicroBatcher(
     { model: name, version: manifest.version },
     width,
-    (rows, count) => executor.score(executorKey, rows, count),
+    (rows, count) => executor.score(executorKey, rows, count, deployment.background),
     options.batching,
   );
   // The model's name too: versions of different models (a challenger) share the cache.
@@ -82,17 +84,19 @@ export function createDeployment(options: DeploymentOptions): Deployment {
     return scores;
   };
 
-  return {
+  const deployment: Deployment = {
     id: `${manifest.name}@${manifest.version}`,
     executorKey,
     manifest,
     features,
     batcher,
     deployedAt: new Date(),
+    background: false,
     score,
-    scoreAlone: (rows, count) => executor.score(executorKey, rows, count),
+    scoreAlone: (rows, count) => executor.score(executorKey, rows, count, deployment.background),
     async probe() {
       await executor.score(executorKey, warmUpRow(manifest), 1);
     },
   };
+  return deployment;
 }

@@ -16,8 +16,11 @@ export interface Executor {
   readonly threads: number;
   /** Loads and verifies a model version (signature, warm-up) under `key` on every thread. */
   load(key: string, artifact: ModelArtifact): Promise<void>;
-  /** Takes ownership of `features`' whole buffer: a worker pool transfers it to the worker thread. */
-  score(key: string, features: FeatureRows, rows: number): Promise<Float32Array>;
+  /**
+   * Takes ownership of `features`' whole buffer: a worker pool transfers it to the worker thread.
+   * Background work (a shadow's) waits for an idle worker, so it never queues ahead of a decision's.
+   */
+  score(key: string, features: FeatureRows, rows: number, background?: boolean): Promise<Float32Array>;
   release(key: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -89,6 +92,8 @@ class WorkerPool implements Executor {
   readonly threads: number;
   readonly #workers: PooledWorker[] = [];
   readonly #loaded = new Map<string, ModelArtifact>();
+  /** Background calls waiting for a worker with nothing in flight. */
+  readonly #waitingForIdle: (() => void)[] = [];
   #nextId = 0;
   #closing = false;
 
@@ -107,6 +112,7 @@ class WorkerPool implements Executor {
       if (!pending) return;
       pooled.pending.delete(response.id);
       pooled.inFlight -= 1;
+      if (pooled.inFlight === 0) this.#waitingForIdle.shift()?.();
       if (response.ok) pending.resolve(response);
       else pending.reject(errorFromCode(response.code, response.message));
     });
@@ -128,6 +134,7 @@ class WorkerPool implements Executor {
     void pooled.worker.terminate();
     const fresh = this.#spawn();
     this.#workers[index] = fresh;
+    this.#waitingForIdle.shift()?.();
     for (const [key, artifact] of this.#loaded)
       this.#send(fresh, this.#loadRequest(key, artifact)).catch(() => undefined);
   }
@@ -161,7 +168,10 @@ class WorkerPool implements Executor {
     this.#loaded.set(key, artifact);
   }
 
-  async score(key: string, features: FeatureRows, rows: number): Promise<Float32Array> {
+  async score(key: string, features: FeatureRows, rows: number, background = false): Promise<Float32Array> {
+    if (background && !this.#workers.some((pooled) => pooled.inFlight === 0)) {
+      await new Promise<void>((resolve) => this.#waitingForIdle.push(resolve));
+    }
     let least = this.#workers[0]!;
     for (const pooled of this.#workers) if (pooled.inFlight < least.inFlight) least = pooled;
     const response = await this.#send(least, { type: 'score', id: 0, key, features, rows }, [
@@ -179,6 +189,7 @@ class WorkerPool implements Executor {
 
   async close(): Promise<void> {
     this.#closing = true;
+    for (const wake of this.#waitingForIdle.splice(0)) wake();
     await Promise.all(this.#workers.map((pooled) => pooled.worker.terminate()));
   }
 }

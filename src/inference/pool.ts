@@ -53,6 +53,8 @@ export interface ModelPool {
   acquire(id: string): ServingModel;
   /** Takes a version out: released once its last lease is returned and its queued rows are scored. */
   unload(id: string): void;
+  /** A shadow's version runs in the background: its calls wait for an idle worker, behind decisions. */
+  setBackground(id: string, background: boolean): void;
   loaded(): LoadedVersion[];
   /** Rows queued for or in inference, across every version still held. */
   readonly pendingRows: number;
@@ -140,6 +142,11 @@ export function createModelPool(inputType: avro.Type, executor: Executor, option
       held.retired = true;
       retiring.add(held);
       void releaseIfIdle(held);
+    },
+
+    setBackground(id, background) {
+      const held = serving.get(id);
+      if (held) held.deployment.background = background;
     },
 
     loaded: () =>

@@ -15,8 +15,18 @@ import {
   scoreIsolatingFailures,
 } from '../inference/index.js';
 import type { HeaderValue, InputRecord, OutputRecord, TopicRecords } from '../kafka/index.js';
-import { type Prediction, type ScoredEvent, toDeadLetter, toPrediction } from '../routing/index.js';
+import {
+  createComparisonEncoder,
+  type Prediction,
+  type PredictionContext,
+  type ScoredEvent,
+  ScoringStatus,
+  toDeadLetter,
+  toPrediction,
+} from '../routing/index.js';
 import { type RecordRejected, recordRejected } from '../telemetry/index.js';
+import { type ChallengerOptions, type ChallengerRun, runChallengers } from './challengers.js';
+import { canaryDecisions, compareChallengers, NO_CANARY } from './experiment.js';
 
 export interface PartitionBatch {
   topic: string;
@@ -35,7 +45,7 @@ export interface StageTiming {
 }
 
 export interface BatchOutput {
-  /** Predictions, then dead letters: everything the batch publishes, in one delivery. */
+  /** Predictions, dead letters, comparisons: everything the batch publishes, in one delivery. */
   output: TopicRecords[];
   predictions: number;
   /** Dead letters by reason; undefined when every record was scored. */
@@ -55,9 +65,13 @@ export interface ScoringPipelineOptions {
   pool: ModelPool;
   /** The deployment's plan for the batch about to start. */
   plan(): ServingPlan;
+  /** The variant the champion's predictions carry. */
   variant: string;
   outputTopic: string;
   deadLetterTopic: string;
+  comparisonTopic: string;
+  /** How long shadows may take past the champion, and the queue beyond which their work is shed. */
+  challengers: Pick<ChallengerOptions, 'shadowDeadlineMs' | 'shedQueuedRows'>;
 }
 
 export interface ScoringPipeline {
@@ -66,6 +80,7 @@ export interface ScoringPipeline {
 
 export function createScoringPipeline(options: ScoringPipelineOptions): ScoringPipeline {
   const { inputCodec, outputCodec, pool, variant } = options;
+  const comparisons = createComparisonEncoder();
 
   return {
     async scoreBatch(batch, traceparentFor) {
@@ -89,12 +104,14 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         }
       };
 
-      // One plan and one lease for the whole batch: its features and scores come from one model version,
-      // which stays loaded until the lease is returned even if a decision swaps in another meanwhile.
-      const model = pool.acquire(options.plan().champion);
+      // One plan and one champion lease for the whole batch: its features, scores and predictions come from
+      // the versions in force when it started, even if a decision swaps in others meanwhile.
+      const plan = options.plan();
+      const model = pool.acquire(plan.champion);
       const inference: InferenceTiming = {};
       let scored: IsolatedScores;
       let decodedAt: number;
+      let challengers: ChallengerRun | undefined;
       try {
         const featureRows = model.features.allocateRows(consumed.length);
         for (const record of consumed) {
@@ -109,20 +126,30 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
           }
         }
         decodedAt = performance.now();
+        if (plan.challengers.length > 0) {
+          challengers = runChallengers(plan, accepted, records, { pool, ...options.challengers });
+        }
         scored = await scoreIsolatingFailures(model, featureRows, records.length, inference);
       } finally {
         model.release();
       }
       const inferenceEndedAt = performance.now();
+      const challenged = challengers ? await challengers.settle() : [];
 
       const failed = new Set(scored.failedRows);
-      const context = {
-        manifest: model.manifest,
-        variant,
+      const scoredAt = performance.now();
+      const scoredTime = Date.now();
+      const contextOf = (manifest: PredictionContext['manifest'], decidedBy: string) => ({
+        manifest,
+        variant: decidedBy,
         fetchedAt: batch.fetchedAt,
-        scoredAt: performance.now(),
-        scoredTime: Date.now(),
-      };
+        scoredAt,
+        scoredTime,
+      });
+      const championContext = contextOf(model.manifest, variant);
+      const canaries = challenged.filter(({ challenger }) => challenger.mode === 'canary');
+      const canaryContexts = canaries.map((canary) => contextOf(canary.manifest, canary.variant));
+      const decisions = canaries.length > 0 ? canaryDecisions(records.length, canaries) : undefined;
       const predictions: OutputRecord[] = [];
       const eventTimes: number[] = [];
       for (let row = 0; row < records.length; row++) {
@@ -136,7 +163,15 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
           );
           continue;
         }
-        const prediction = toPrediction(records[row] as unknown as ScoredEvent, scored.scores[row]!, context);
+        const canary = decisions?.canaryOf[row] ?? NO_CANARY;
+        const prediction =
+          canary === NO_CANARY
+            ? toPrediction(records[row] as unknown as ScoredEvent, scored.scores[row]!, championContext)
+            : toPrediction(
+                records[row] as unknown as ScoredEvent,
+                canaries[canary]!.scores[decisions!.positionOf[row]!]!,
+                canaryContexts[canary]!,
+              );
         const traceparent = traceparentFor?.(record);
         predictions.push({
           key: record.key,
@@ -145,11 +180,36 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         });
         eventTimes.push(prediction.event_time);
       }
+      const output: TopicRecords[] = [
+        { topic: options.outputTopic, records: predictions },
+        { topic: options.deadLetterTopic, records: deadLetters },
+      ];
+      if (challenged.length > 0) {
+        const compared: OutputRecord[] = [];
+        const statuses = scored.failedRows.length > 0 ? new Uint8Array(records.length) : undefined;
+        for (const row of scored.failedRows) statuses![row] = ScoringStatus.ERROR;
+        compareChallengers(
+          comparisons,
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            accepted,
+            events: records as unknown as ScoredEvent[],
+            champion: {
+              variant,
+              manifest: model.manifest,
+              scores: scored.scores,
+              statuses,
+              latencyMs: inferenceEndedAt - decodedAt,
+            },
+            challengers: challenged,
+          },
+          compared,
+        );
+        output.push({ topic: options.comparisonTopic, records: compared });
+      }
       return {
-        output: [
-          { topic: options.outputTopic, records: predictions },
-          { topic: options.deadLetterTopic, records: deadLetters },
-        ],
+        output,
         predictions: predictions.length,
         rejections,
         timing: {

@@ -23,7 +23,7 @@ export interface ScoredEvent {
 }
 
 export interface PredictionContext {
-  manifest: ModelManifest;
+  manifest: Pick<ModelManifest, 'name' | 'version' | 'threshold' | 'labels'>;
   variant: string;
   /** performance.now() when the batch was fetched. */
   fetchedAt: number;

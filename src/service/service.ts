@@ -8,8 +8,16 @@ import { hostname } from 'node:os';
 import { type AdminServer, metricsRoute, modelRoutes, startAdminServer } from '../admin/index.js';
 import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import { configuredState, type Deployments, openDeployments, parseChallenger } from '../deployments/index.js';
+import {
+  configuredState,
+  type Deployments,
+  openDeployments,
+  parseChallenger,
+  rollbackLimits,
+  watchCanaries,
+} from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
+import { registerExperimentMetrics, watchExperiments } from '../experiments/index.js';
 import type { DecodedRecord } from '../features/index.js';
 import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
 import { createDelivery, createGroupMember, ensureControlTopic, requireTopics } from '../kafka/index.js';
@@ -144,6 +152,11 @@ export async function startService(
     },
   });
   const observer = observePipeline(logger);
+  const experiments = watchExperiments({ windowMs: config.experiments.windowMs });
+  const experimentMetrics = registerExperimentMetrics(telemetry.meter, experiments.figures);
+  let canaries: { close(): void } | undefined;
+  const requireComparisonTopic = () =>
+    requireTopics(config.kafka, logger, [config.experiments.comparisonTopic]);
 
   let joined = false;
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
@@ -157,11 +170,14 @@ export async function startService(
       if (joined) await member.disconnect();
       else void member.disconnect();
       await delivery.close();
+      canaries?.close();
       await deployments?.close();
       await admin?.close();
       await pool.close();
       await executor.close();
       observer.close();
+      experiments.close();
+      experimentMetrics();
       metrics.close();
       health.close();
     })();
@@ -203,6 +219,14 @@ export async function startService(
       ),
     );
     deployments = opened;
+    // Comparisons need their topic; a decision adding challengers later is checked by the admin API.
+    if (opened.controller.state.challengers.length > 0) await unlessStopped(requireComparisonTopic());
+    canaries = watchCanaries(
+      opened,
+      rollbackLimits(config.experiments),
+      `auto-rollback@${hostname()}`,
+      logger,
+    );
     const champion = opened.controller.status();
     logger.info(
       { model: champion.champion, revision: champion.state.revision, workers: executor.threads },
@@ -211,7 +235,11 @@ export async function startService(
     admin = await unlessStopped(
       startAdminServer(config.admin.host, config.admin.port, [
         ...health.routes,
-        ...modelRoutes([opened], { decidedBy: `admin-api@${hostname()}` }),
+        ...modelRoutes([opened], {
+          decidedBy: `admin-api@${hostname()}`,
+          experiments: () => experiments.figures.summary(Date.now()),
+          requireComparisonTopic,
+        }),
         metricsRoute(() => telemetry.scrape()),
       ]),
     );
@@ -224,6 +252,8 @@ export async function startService(
       variant: model.variant,
       outputTopic: config.output.topic,
       deadLetterTopic: config.deadLetter.topic,
+      comparisonTopic: config.experiments.comparisonTopic,
+      challengers: config.experiments,
     });
     await unlessStopped(
       member.run({

@@ -61,7 +61,36 @@ export interface ModelSwapped {
   reason: 'initial' | 'new-version' | 'decision';
 }
 
+/** One model's scores for a partition batch, by row (the champion) or by position (a challenger). */
+export interface ScoredBy {
+  variant: string;
+  manifest: {
+    name: string;
+    version: string;
+    sha256: string;
+    threshold: number;
+    labels: { negative: string; positive: string };
+  };
+  scores: Float32Array;
+  latencyMs: number | undefined;
+}
+
+/** What a batch's challengers did beside its champion: statuses use the comparison schema's codes. */
+export interface ChallengersScored {
+  topic: string;
+  /** Date.now() when they were compared. */
+  at: number;
+  champion: ScoredBy & { latencyMs: number; statuses?: Uint8Array | undefined };
+  challengers: readonly (ScoredBy & {
+    mode: 'shadow' | 'canary';
+    rows: ArrayLike<number>;
+    count: number;
+    statuses: Uint8Array;
+  })[];
+}
+
 export const inferenceBatch = diagnostics.channel('streamscore:inference.batch');
+export const challengersScored = diagnostics.channel('streamscore:challengers.scored');
 export const predictionCacheLookup = diagnostics.channel('streamscore:cache.lookup');
 export const modelSwapped = diagnostics.channel('streamscore:model.swapped');
 export const recordRejected = diagnostics.channel('streamscore:record.rejected');

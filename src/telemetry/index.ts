@@ -2,6 +2,8 @@ export { observePipeline, type PipelineCounters, type PipelineObserver } from '.
 export {
   type BatchPublished,
   batchPublished,
+  type ChallengersScored,
+  challengersScored,
   type InferenceBatch,
   inferenceBatch,
   type ModelSwapped,
@@ -11,6 +13,7 @@ export {
   predictionCacheLookup,
   type RecordRejected,
   recordRejected,
+  type ScoredBy,
   subscribe,
 } from './events.js';
 export {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CanaryBatch,
   createCanaryRules,
+  MIN_LATENCY_CALLS,
   type RollbackLimits,
   rollbackLimits,
 } from '../../src/deployments/rules.js';
@@ -113,15 +114,35 @@ describe('canary rollback rules', () => {
 
   it('names every rule broken, in one reason', () => {
     const rules = createCanaryRules({ ...DEFAULTS, maxPositiveRate: 0.5 });
-    rules.record(0, { scored: 900, errors: 100, timeouts: 0, positives: 900, latenciesMs: [300] });
+    rules.record(0, {
+      scored: 900,
+      errors: 100,
+      timeouts: 0,
+      positives: 900,
+      latenciesMs: Array.from({ length: MIN_LATENCY_CALLS }, () => 300),
+    });
     expect(rules.verdict(0)).toMatchObject({
       status: 'rollback',
       broken: ['error-rate', 'p99-latency', 'positive-rate'],
       reason:
         'error rate 10% over the last 60 s (1,000 predictions) exceeds 1%; ' +
-        'p99 inference latency 304 ms over the last 60 s (1 inference call) exceeds 250 ms; ' +
+        'p99 inference latency 304 ms over the last 60 s (20 inference calls) exceeds 250 ms; ' +
         'positive rate 100% over the last 60 s (900 scored predictions) exceeds 50%',
     });
+  });
+
+  it('does not judge the latency of fewer than MIN_LATENCY_CALLS calls: a few slow calls are no p99', () => {
+    const rules = createCanaryRules(DEFAULTS);
+    rules.record(
+      0,
+      healthy(1_000, { latenciesMs: Array.from({ length: MIN_LATENCY_CALLS - 1 }, () => 5_000) }),
+    );
+    expect(rules.verdict(0)).toMatchObject({
+      status: 'ok',
+      figures: { inferenceCalls: MIN_LATENCY_CALLS - 1 },
+    });
+    rules.record(0, healthy(0, { latenciesMs: [5_000] }));
+    expect(rules.verdict(0)).toMatchObject({ status: 'rollback', broken: ['p99-latency'] });
   });
 
   it('forgets failures once they leave the window', () => {

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import type { Challenger, DeploymentStatus } from '../../deployments/index.js';
+import type { PairSummary } from '../../experiments/index.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 
 interface AdminFlags {
@@ -52,7 +53,21 @@ async function call<T>(url: string, method: 'GET' | 'POST' | 'PUT', body?: unkno
 const describeChallenger = (challenger: Challenger & { id?: string }) =>
   `${challenger.variant} (${challenger.mode} ${challenger.model}@${challenger.version}, ${challenger.share * 100}% of keys)`;
 
-export function describeStatus(status: DeploymentStatus): string {
+type ListedDeployment = DeploymentStatus & { experiments: PairSummary[] };
+
+const percent = (rate: number | null) => (rate === null ? 'n/a' : `${(rate * 100).toFixed(2)}%`);
+
+/** One line per challenger: how it compares with the champion since the instance started. */
+function describePair({ challenger, total }: PairSummary): string {
+  const { ok, timeout, error, shed } = total.challengerStatus;
+  return (
+    `  ${challenger.variant} (${challenger.model}@${challenger.version}) vs champion: ${total.compared} events, ` +
+    `agreement ${percent(total.agreementRate)}, flips +${total.flips.challengerOnlyPositive}/-${total.flips.championOnlyPositive}, ` +
+    `PSI ${total.psi === null ? 'n/a' : total.psi.toFixed(4)}, ok ${ok} timeout ${timeout} error ${error} shed ${shed}`
+  );
+}
+
+export function describeStatus(status: ListedDeployment): string {
   const { state } = status;
   const parts = [
     `${state.deployment}: serving ${status.champion}`,
@@ -69,7 +84,7 @@ export function describeStatus(status: DeploymentStatus): string {
     state.revision === 0
       ? 'revision 0 (the configuration)'
       : `revision ${state.revision}: ${state.action} by ${state.decided_by} at ${new Date(state.decided_at).toISOString()}`;
-  return `${parts.join('; ')}; ${decided}`;
+  return [`${parts.join('; ')}; ${decided}`, ...status.experiments.map(describePair)].join('\n');
 }
 
 function describeDecision(answer: DecisionAnswer): string {
@@ -105,7 +120,7 @@ export function registerModels(program: Command): void {
     models.command('list').description('Show what each deployment serves, and the decision in force.'),
   ).action(async (_flags: AdminFlags, command: Command) => {
     const { config } = createRuntime(command.optsWithGlobals<GlobalOptions>());
-    const statuses = await call<DeploymentStatus[]>(
+    const statuses = await call<ListedDeployment[]>(
       `${adminUrl(config, command.opts<AdminFlags>())}/v1/models`,
       'GET',
     );
