@@ -4,23 +4,14 @@
  * is fetched, so a misconfiguration fails at start with one clear message instead of dead-lettering the
  * stream.
  */
-import { hostname } from 'node:os';
-import { type AdminServer, metricsRoute, modelRoutes, startAdminServer } from '../admin/index.js';
+import { type AdminServer, metricsRoute, startAdminServer } from '../admin/index.js';
 import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
 import type { Config } from '../config/index.js';
-import {
-  configuredState,
-  type Deployments,
-  openDeployments,
-  parseChallenger,
-  rollbackLimits,
-  watchCanaries,
-} from '../deployments/index.js';
+import type { Deployments } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
-import { registerExperimentMetrics, watchExperiments } from '../experiments/index.js';
 import type { DecodedRecord } from '../features/index.js';
 import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
-import { createDelivery, createGroupMember, ensureControlTopic, requireTopics } from '../kafka/index.js';
+import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
 import { createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
 import type { Prediction } from '../routing/index.js';
 import {
@@ -31,6 +22,7 @@ import {
   registerPipelineMetrics,
   type Telemetry,
 } from '../telemetry/index.js';
+import { type ServiceDeployments, startDeployments } from './deployments.js';
 import { healthRoutes, type Readiness, trackReadiness } from './health.js';
 
 export interface RunningService {
@@ -152,11 +144,7 @@ export async function startService(
     },
   });
   const observer = observePipeline(logger);
-  const experiments = watchExperiments({ windowMs: config.experiments.windowMs });
-  const experimentMetrics = registerExperimentMetrics(telemetry.meter, experiments.figures);
-  let canaries: { close(): void } | undefined;
-  const requireComparisonTopic = () =>
-    requireTopics(config.kafka, logger, [config.experiments.comparisonTopic]);
+  let started: ServiceDeployments | undefined;
 
   let joined = false;
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
@@ -170,14 +158,11 @@ export async function startService(
       if (joined) await member.disconnect();
       else void member.disconnect();
       await delivery.close();
-      canaries?.close();
-      await deployments?.close();
+      await started?.close();
       await admin?.close();
       await pool.close();
       await executor.close();
       observer.close();
-      experiments.close();
-      experimentMetrics();
       metrics.close();
       health.close();
     })();
@@ -198,35 +183,9 @@ export async function startService(
   try {
     const topics = [config.input.topic, config.output.topic, config.deadLetter.topic];
     await unlessStopped(requireTopics(config.kafka, logger, topics));
-    if (await unlessStopped(ensureControlTopic(config.kafka, logger, config.deployments.topic))) {
-      logger.info({ topic: config.deployments.topic }, 'created the deployments control topic');
-    }
-    const opened = await unlessStopped(
-      openDeployments(
-        pool,
-        {
-          kafka: config.kafka,
-          topic: config.deployments.topic,
-          configured: configuredState(
-            model.name,
-            { model: model.name, version: model.version },
-            config.experiments.challengers.flatMap((spec) => parseChallenger(spec) ?? []),
-          ),
-          repository: model.repository,
-          pollIntervalMs: model.pollIntervalMs,
-        },
-        logger,
-      ),
-    );
+    started = await unlessStopped(startDeployments(config, pool, telemetry, logger));
+    const opened = started.deployments;
     deployments = opened;
-    // Comparisons need their topic; a decision adding challengers later is checked by the admin API.
-    if (opened.controller.state.challengers.length > 0) await unlessStopped(requireComparisonTopic());
-    canaries = watchCanaries(
-      opened,
-      rollbackLimits(config.experiments),
-      `auto-rollback@${hostname()}`,
-      logger,
-    );
     const champion = opened.controller.status();
     logger.info(
       { model: champion.champion, revision: champion.state.revision, workers: executor.threads },
@@ -235,11 +194,7 @@ export async function startService(
     admin = await unlessStopped(
       startAdminServer(config.admin.host, config.admin.port, [
         ...health.routes,
-        ...modelRoutes([opened], {
-          decidedBy: `admin-api@${hostname()}`,
-          experiments: () => experiments.figures.summary(Date.now()),
-          requireComparisonTopic,
-        }),
+        ...started.routes,
         metricsRoute(() => telemetry.scrape()),
       ]),
     );
