@@ -91,7 +91,11 @@ export async function openDeployments(
       const running = controller;
       applying = applying.then(() => running.apply(state)).then(() => settle(offset));
     });
-    controller = await startDeploymentController(pool, latest ?? options.configured, options, logger);
+    const initial = latest ?? options.configured;
+    controller = await startDeploymentController(pool, initial, options, logger);
+    // A state that arrived while the first one was loading is still to be applied.
+    const arrived = latest;
+    if (arrived && arrived !== initial) await controller.apply(arrived);
   } catch (error) {
     await topic.close();
     throw error;
