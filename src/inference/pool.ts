@@ -58,6 +58,12 @@ export interface ModelPool {
   loaded(): LoadedVersion[];
   /** Rows queued for or in inference, across every version still held. */
   readonly pendingRows: number;
+  /**
+   * The same, of the versions that decide (not running in the background): what backpressure measures.
+   * Shadow rows can outlive the batch that queued them, so counting them could keep the consumer paused
+   * with no batch left whose completion would resume it; shedding bounds them instead.
+   */
+  readonly pendingDecisionRows: number;
   /** Per model: rows waiting for an inference call, and rows in one. */
   rowsInInference(): { model: string; queued: number; running: number }[];
   readonly cachedPredictions: number;
@@ -160,6 +166,13 @@ export function createModelPool(inputType: avro.Type, executor: Executor, option
 
     get pendingRows() {
       return everyHeld().reduce((rows, held) => rows + held.deployment.batcher.pendingRows, 0);
+    },
+
+    get pendingDecisionRows() {
+      return everyHeld().reduce(
+        (rows, held) => rows + (held.deployment.background ? 0 : held.deployment.batcher.pendingRows),
+        0,
+      );
     },
 
     rowsInInference() {

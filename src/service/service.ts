@@ -213,8 +213,8 @@ export async function startService(
     await unlessStopped(
       member.run({
         backpressure: {
-          saturated: () => pool.pendingRows >= model.maxQueuedRows,
-          relieved: () => pool.pendingRows < model.maxQueuedRows / 2,
+          saturated: () => pool.pendingDecisionRows >= model.maxQueuedRows,
+          relieved: () => pool.pendingDecisionRows < model.maxQueuedRows / 2,
           onChange: (paused) =>
             logger.info(
               { paused, pendingRows: pool.pendingRows },

@@ -45,7 +45,11 @@ interface Scenario {
   lines: Record<string, unknown>[];
 }
 
-async function startScenario(name: string, experiments: Record<string, unknown>): Promise<Scenario> {
+async function startScenario(
+  name: string,
+  experiments: Record<string, unknown>,
+  model: Record<string, unknown> = {},
+): Promise<Scenario> {
   const repository = await temporaryRepository();
   await publishVersion(repository, MODEL_V1, '1');
   await publishVersion(repository, MODEL_V2, '1', () => undefined, 'fraud-gbm-v2');
@@ -55,12 +59,12 @@ async function startScenario(name: string, experiments: Record<string, unknown>)
   const output = uniqueName(`${name}-predictions`);
   const comparisons = `${output}.comparisons`;
   await createTopics(kafka, [input, output, `${input}.DLT`, comparisons], 3);
-  const { logger, lines } = capturingLogger('warn');
+  const { logger, lines } = capturingLogger('info');
   const service = await startService(
     serviceTestConfig(
       brokers,
       { input, output, groupId: uniqueName(`${name}-group`) },
-      { model: { repository, pollIntervalMs: 0 }, experiments },
+      { model: { repository, pollIntervalMs: 0, ...model }, experiments },
     ),
     logger,
   );
@@ -205,6 +209,34 @@ describe('a shadow slower than its deadline', () => {
     expect(comparisons.every((c) => c.challenger.status !== 'TIMEOUT' || c.challenger.score === null)).toBe(
       true,
     );
+  });
+});
+
+// Shadow rows outlive the batches that queued them; counted as backpressure, they once kept the consumer
+// paused with no batch left whose completion would resume it, and a backlog stalled.
+describe('a backlog drained with a slow shadow on every key and a small queue', () => {
+  const stream = sampleTransactions({ seed: 828 });
+  const events = Array.from({ length: 12_000 }, () => stream.next().value as CardTransaction);
+  let scenario: Scenario;
+  let predictions: Awaited<ReturnType<typeof readPredictions>>;
+
+  beforeAll(async () => {
+    scenario = await startScenario(
+      'slow-backlog',
+      { challengers: ['slow:shadow:fraud-slow@1:1'], shadowDeadlineMs: 5, shedQueuedRows: 1_000_000 },
+      { maxQueuedRows: 1_000 },
+    );
+    await publishEvents(kafka, scenario.topics.input, events);
+    predictions = await readPredictions(scenario.topics.output, events.length);
+  });
+
+  afterAll(async () => {
+    await scenario?.service.stop();
+  });
+
+  it('pauses for backpressure and still predicts every event', () => {
+    expect(scenario.lines.some((line) => line.msg === 'consumer paused')).toBe(true);
+    expectEveryEventOnce(predictions, events);
   });
 });
 
