@@ -13,9 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { PlannedChallenger, ServingPlan } from '../deployments/index.js';
 import { bucketsInto, rowsInSlice } from '../deployments/index.js';
 import { isBadRecord } from '../errors/index.js';
-import type { DecodedRecord } from '../features/index.js';
+import type { DecodedRecord, FeatureRows } from '../features/index.js';
 import { type ModelPool, type ServingModel, scoreIsolatingFailures } from '../inference/index.js';
 import type { InputRecord } from '../kafka/index.js';
+import type { ModelManifest } from '../models/index.js';
 import { type ChallengerScores, ScoringStatus } from '../routing/index.js';
 
 export interface ChallengerOptions {
@@ -44,9 +45,46 @@ interface Started {
   outcome: Promise<Outcome>;
 }
 
-/** The rows' features with the challenger's own mapping; a row it cannot map is ERROR, not a dead letter. */
-function featuresOf(model: ServingModel, records: readonly DecodedRecord[], result: ScoredChallenger) {
+/** The champion's feature rows of the batch, with the manifest that mapped them. */
+export interface ChampionRows {
+  manifest: ModelManifest;
+  rows: FeatureRows;
+}
+
+// Whether a challenger maps features as the champion does (a new version of the same model, usually):
+// compared once per pair of manifests, not per batch.
+const sameMappingAs = new WeakMap<ModelManifest, { champion: ModelManifest; same: boolean }>();
+
+function mapsLike(challenger: ModelManifest, champion: ModelManifest): boolean {
+  const known = sameMappingAs.get(challenger);
+  if (known?.champion === champion) return known.same;
+  const same =
+    challenger.inputs[0]!.type === champion.inputs[0]!.type &&
+    JSON.stringify(challenger.features) === JSON.stringify(champion.features);
+  sameMappingAs.set(challenger, { champion, same });
+  return same;
+}
+
+/**
+ * The rows' features: copied from the champion's rows when the mapping is the same, else computed with the
+ * challenger's own mapping, where a row it cannot map is ERROR, not a dead letter.
+ */
+function featuresOf(
+  model: ServingModel,
+  records: readonly DecodedRecord[],
+  champion: ChampionRows,
+  result: ScoredChallenger,
+) {
   const features = model.features.allocateRows(result.count);
+  if (mapsLike(model.manifest, champion.manifest)) {
+    const width = model.features.width;
+    for (let position = 0; position < result.count; position++) {
+      const from = result.rows[position]! * width;
+      for (let column = 0; column < width; column++)
+        features[position * width + column] = champion.rows[from + column]!;
+    }
+    return features;
+  }
   for (let position = 0; position < result.count; position++) {
     try {
       model.features.extractInto(records[result.rows[position]!]!, features, position);
@@ -65,9 +103,10 @@ function featuresOf(model: ServingModel, records: readonly DecodedRecord[], resu
 async function infer(
   model: ServingModel,
   records: readonly DecodedRecord[],
+  champion: ChampionRows,
   result: ScoredChallenger,
 ): Promise<Outcome> {
-  const features = featuresOf(model, records, result);
+  const features = featuresOf(model, records, champion, result);
   const startedAt = performance.now();
   try {
     const { scores, failedRows } = await scoreIsolatingFailures(model, features, result.count, {});
@@ -78,8 +117,13 @@ async function infer(
 }
 
 /** The lease is returned when inference ends, even when the batch has stopped waiting for it. */
-function inferReleasing(model: ServingModel, records: readonly DecodedRecord[], result: ScoredChallenger) {
-  const outcome = infer(model, records, result);
+function inferReleasing(
+  model: ServingModel,
+  records: readonly DecodedRecord[],
+  champion: ChampionRows,
+  result: ScoredChallenger,
+) {
+  const outcome = infer(model, records, champion, result);
   void outcome.finally(() => model.release());
   return outcome;
 }
@@ -99,6 +143,7 @@ export function runChallengers(
   plan: ServingPlan,
   accepted: readonly InputRecord[],
   records: readonly DecodedRecord[],
+  champion: ChampionRows,
   options: ChallengerOptions,
 ): ChallengerRun {
   const count = accepted.length;
@@ -131,14 +176,14 @@ export function runChallengers(
       continue;
     }
     if (challenger.mode === 'shadow') shadows.push({ model, result });
-    else started.push({ result, outcome: inferReleasing(model, records, result) });
+    else started.push({ result, outcome: inferReleasing(model, records, champion, result) });
   }
 
   return {
     async settle() {
       // Shadows start once the champion is done, so no champion call of this batch waits behind theirs.
       for (const { model, result } of shadows)
-        started.push({ result, outcome: inferReleasing(model, records, result) });
+        started.push({ result, outcome: inferReleasing(model, records, champion, result) });
       const deadline = new AbortController();
       const late = sleep(options.shadowDeadlineMs, 'late' as const, { signal: deadline.signal }).catch(
         () => 'cancelled' as const,

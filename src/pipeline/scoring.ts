@@ -127,7 +127,13 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         }
         decodedAt = performance.now();
         if (plan.challengers.length > 0) {
-          challengers = runChallengers(plan, accepted, records, { pool, ...options.challengers });
+          challengers = runChallengers(
+            plan,
+            accepted,
+            records,
+            { manifest: model.manifest, rows: featureRows },
+            { pool, ...options.challengers },
+          );
         }
         scored = await scoreIsolatingFailures(model, featureRows, records.length, inference);
       } finally {
