@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every layer and every scenario in one run on one machine, so the ratios between them
- * mean something. Writes loadtests/results/{layers,throughput,latency,cache}.json and regenerates
+ * mean something. Writes loadtests/results/{layers,throughput,latency,cache,shadow}.json and regenerates
  * BENCHMARKS.md. `-- --quick` is the short version for CI and a local check.
  */
 
@@ -21,6 +21,7 @@ import {
   publishBacklog,
   searchMaxRate,
 } from './lib/scenarios.js';
+import { measureShadowCost, shadowRounds } from './lib/shadow.js';
 import { TARGET_LABELS, type TargetKind } from './lib/targets.js';
 import { generateReport } from './report.js';
 
@@ -121,6 +122,11 @@ async function main(): Promise<void> {
       repeats: { ...cached, fraction: CACHE_LOAD_FRACTION },
       drains: drains.filter((run) => run.target === 'service'),
     });
+
+    // Its own alternating rounds of champion alone and champion + shadow: the service figures above come
+    // from other minutes of this machine, so they are not the baseline.
+    const shadow = await measureShadowCost(context, shadowRounds(options));
+    writeResult('shadow', { ...profile, options, ...shadow });
   } finally {
     stopBroker();
   }

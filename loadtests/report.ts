@@ -12,9 +12,21 @@ import type { BrokerLayer } from './layers/broker-perf.js';
 import type { CodecLayer } from './layers/codec.js';
 import type { OnnxruntimeLayer } from './layers/onnxruntime.js';
 import { type ChartSeries, latencyChartSvg } from './lib/chart.js';
-import type { LatencySummary } from './lib/latency.js';
+import {
+  integer,
+  latencyCells,
+  micros,
+  ms,
+  percent,
+  rate,
+  ratio,
+  sustainedRate,
+  verdict,
+} from './lib/format.js';
 import { RESULTS_DIRECTORY, type RunEnvironment } from './lib/results.js';
-import type { DrainRun, MaxRateSearch, OpenLoopRun } from './lib/scenarios.js';
+import { type DrainRun, harnessBound, type MaxRateSearch, type OpenLoopRun } from './lib/scenarios.js';
+import type { ShadowResult } from './lib/shadow.js';
+import { shadowMarkdown, shadowTargetRows } from './lib/shadow-report.js';
 import type { SoakResult } from './lib/soak.js';
 import { TARGET_LABELS, type TargetKind } from './lib/targets.js';
 
@@ -45,28 +57,14 @@ interface CacheFile extends ResultFile {
   drains: DrainRun[];
 }
 type SoakFile = ResultFile & SoakResult;
+type ShadowFile = ResultFile & ShadowResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
-const OWN_SCENARIOS = new Set(['layers', 'throughput', 'latency', 'cache', 'soak']);
+const OWN_SCENARIOS = new Set(['layers', 'throughput', 'latency', 'cache', 'soak', 'shadow']);
 
-const integer = (value: number) => Math.round(value).toLocaleString('en-US');
-const rate = (value: number) => `${integer(value)}/s`;
-const ms = (value: number) =>
-  value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
-const micros = (value: number) => `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} µs`;
-const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : 'n/a');
-const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
-/**
- * The maximum is only a lower bound when every probe held (the search never found the limit) or when the
- * probe above it failed because the generator could not keep its schedule (the harness was the limit).
- */
-export const harnessBound = (search: MaxRateSearch) =>
-  search.steps.every((step) => step.sustained) ||
-  search.steps.some((step) => !step.sustained && step.generatorLimited && step.rate > search.maxRate);
-const sustainedRate = (search: MaxRateSearch) =>
-  `${harnessBound(search) ? '≥ ' : ''}${rate(search.maxRate)}${search.verified ? '' : ' (unverified)'}`;
-export const verdict = (met: boolean | undefined) =>
-  met === undefined ? 'not measured' : met ? 'met' : '**not met**';
+export { verdict } from './lib/format.js';
+/** Also where the verdict tests find them. */
+export { harnessBound } from './lib/scenarios.js';
 
 function readResults(): ResultFile[] {
   if (!existsSync(RESULTS_DIRECTORY)) return [];
@@ -81,10 +79,6 @@ function readResults(): ResultFile[] {
 
 function byScenario<T extends ResultFile>(results: ResultFile[], scenario: string): T | undefined {
   return results.find((result) => result.scenario === scenario) as T | undefined;
-}
-
-function latencyCells(summary: LatencySummary): string {
-  return `${ms(summary.p50)} | ${ms(summary.p99)} | ${ms(summary.p999)} | ${ms(summary.max)}`;
 }
 
 function environmentSection(results: ResultFile[]): string[] {
@@ -125,6 +119,7 @@ function targetsSection(
   throughput: ThroughputFile | undefined,
   latency: LatencyFile | undefined,
   soak: SoakFile | undefined,
+  shadow: ShadowFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -155,6 +150,7 @@ function targetsSection(
       `| p99 at 50% of max, service / bare pipe at the same rate | ${ratio(p99Ratio)} (${ms(serviceHalf.run.latencyMs.p99)} ms vs ${ms(bareHalf.run.latencyMs.p99)} ms at ${rate(serviceHalf.run.offeredRate)}) | ≤ 2× | ${verdict(p99Ratio <= 2)} |`,
     );
   }
+  if (shadow) lines.push(...shadowTargetRows(shadow));
   if (soak) {
     lines.push(
       `| resident memory over the soak | within ±${percent(soak.memory.maxDeviation)} of ${integer(soak.memory.meanRssMiB)} MiB over ${integer(soak.soakSeconds)} s${soak.quick ? ' (a --quick soak, not the 10-minute one)' : ''}; trend ${soak.memory.rssSlopeMiBPerMinute.toFixed(2)} MiB/min | ±10% | ${verdict(soak.memory.maxDeviation <= 0.1)} |`,
@@ -216,7 +212,7 @@ function layersSection(layers: LayersFile | undefined, throughput: ThroughputFil
         'eachMessage; decode, one run() per message on the main thread, one awaited send per prediction; no batching, no cache',
     }[kind];
     lines.push(
-      `| ${TARGET_LABELS[kind]} | ${sustainedRate(search)} | ${rate(drain.rate)}${drain.completed ? '' : ' (time limit)'} | ${micros(drain.stats.cpuMicrosPerOutput)} | ${how} |`,
+      `| ${TARGET_LABELS[kind]} | ${sustainedRate(search)} | ${rate(drain.rate)}${drain.completed ? '' : drain.stalled ? ' (stalled)' : ' (time limit)'} | ${micros(drain.stats.cpuMicrosPerOutput)} | ${how} |`,
     );
   }
   return [...lines, ''];
@@ -385,6 +381,7 @@ export function generateReport(): string[] {
   const latency = byScenario<LatencyFile>(results, 'latency');
   const cache = byScenario<CacheFile>(results, 'cache');
   const soak = byScenario<SoakFile>(results, 'soak');
+  const shadow = byScenario<ShadowFile>(results, 'shadow');
   const written: string[] = [];
 
   if (latency) {
@@ -421,17 +418,18 @@ export function generateReport(): string[] {
     '<!-- Generated by `npm run bench:report` from loadtests/results/*.json; edit loadtests/report.ts, not this file. -->',
     '',
     'How late streamscore answers at a given load, how much load it holds, and how close that is to the layers' +
-      ' beneath it. Regenerate with `npm run bench` (about 18 minutes; `-- --quick` for about 5) and' +
+      ' beneath it. Regenerate with `npm run bench` (about 28 minutes; `-- --quick` for about 9) and' +
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak),
+    ...targetsSection(throughput, latency, soak, shadow),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
     ...latencySection(latency),
     ...cacheSection(cache, latency),
     ...searchSection(throughput),
     ...soakSection(soak),
+    ...(shadow ? shadowMarkdown(shadow) : []),
     ...METHOD,
   ];
   if (others.length > 0) {

@@ -144,8 +144,14 @@ async function main(): Promise<void> {
           options.drainBacklog,
           'unique',
           mode.sampling === undefined
-            ? undefined
-            : { sampling: mode.sampling, otlpEndpoint: sink.endpoint, scrapeIntervalMs: SCRAPE_INTERVAL_MS },
+            ? {}
+            : {
+                telemetry: {
+                  sampling: mode.sampling,
+                  otlpEndpoint: sink.endpoint,
+                  scrapeIntervalMs: SCRAPE_INTERVAL_MS,
+                },
+              },
         );
         runs.push({
           mode: mode.label,

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { packagePath } from '../../src/config/index.js';
 
 const KAFKA_SCRIPT = packagePath('scripts/kafka/kafka.sh');
@@ -59,12 +59,45 @@ export async function createTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({
+          topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+          waitForLeaders: true,
+        });
+        break;
+      } catch (error) {
+        // A busy KRaft broker can answer the leader check before its metadata knows the new topic
+        // (UNKNOWN_TOPIC_OR_PARTITION, retriable); asking again finds the topics created, then waits below.
+        if (!isRetriable(error) || attempt >= CREATE_ATTEMPTS) throw error;
+        await sleep(CREATE_RETRY_MS);
+      }
+    }
+    await waitForLeaders(admin, topics);
   } finally {
     await admin.disconnect();
+  }
+}
+
+const CREATE_ATTEMPTS = 5;
+const CREATE_RETRY_MS = 500;
+
+const isRetriable = (error: unknown) =>
+  error instanceof Error && (error as Error & { retriable?: boolean }).retriable === true;
+
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0));
+      if (led) return;
+    } catch (error) {
+      if (!isRetriable(error) || Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    await sleep(100);
   }
 }
 
@@ -108,3 +141,62 @@ export const kafkaTool = (brokers: readonly string[]) => {
       maxBuffer: 16 * 1024 * 1024,
     });
 };
+
+const READ_TIMEOUT_MS = 60_000;
+
+/**
+ * Records and bytes (keys, values and headers, as the producer handed them over) in a topic, read from the
+ * beginning to the end offsets it had when called. For after a run: reading competes for the CPU.
+ */
+export async function topicPayloadBytes(
+  kafka: Kafka,
+  topic: string,
+): Promise<{ records: number; bytes: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const remaining = new Map(
+    ends
+      .filter(({ high, low }) => BigInt(high) > BigInt(low))
+      .map(({ partition, high }) => [partition, BigInt(high)]),
+  );
+  const totals = { records: 0, bytes: 0 };
+  if (remaining.size === 0) return totals;
+  const consumer = kafka.consumer({ groupId: uniqueName('bytes-reader'), allowAutoTopicCreation: false });
+  let finished: () => void = () => undefined;
+  // Transaction markers take offsets no record reports; a reader waiting for them must give up, not hang.
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    finished = resolve;
+    timer = setTimeout(
+      () => reject(new Error(`${topic} was not read to its end within ${READ_TIMEOUT_MS} ms`)),
+      READ_TIMEOUT_MS,
+    );
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          totals.records += 1;
+          totals.bytes += (message.key?.length ?? 0) + (message.value?.length ?? 0);
+          for (const [name, value] of Object.entries(message.headers ?? {})) {
+            totals.bytes += Buffer.byteLength(name);
+            for (const part of Array.isArray(value) ? value : [value]) {
+              if (part !== undefined) totals.bytes += Buffer.byteLength(part);
+            }
+          }
+        }
+        const end = remaining.get(batch.partition);
+        if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) remaining.delete(batch.partition);
+        if (remaining.size === 0) finished();
+      },
+    });
+    await done;
+  } finally {
+    clearTimeout(timer);
+    await consumer.disconnect();
+  }
+  return totals;
+}

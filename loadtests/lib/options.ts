@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 
 export interface BenchOptions {
   quick: boolean;
+  /** Profile only: serve the model with one shadow of itself (see lib/shadow.ts), to see where it costs. */
+  shadow: boolean;
   brokers: string[];
   /** Model served by the service and used by the naive service and the onnxruntime layer. */
   model: string;
@@ -26,7 +28,10 @@ export interface BenchOptions {
   microSeconds: number;
   /** The generator publishes what is due every tick; an event's latency includes its wait for the tick. */
   tickMs: number;
-  /** Soak only: offered rate (events/s); 0 takes half the measured maximum from results/throughput.json. */
+  /**
+   * Soak: offered rate (events/s); 0 takes half the measured maximum from results/throughput.json.
+   * Profile: above 0, the service is profiled at that steady load instead of draining a backlog.
+   */
   rate: number;
   soakSeconds: number;
   sampleSeconds: number;
@@ -87,6 +92,7 @@ export function parseBenchOptions(argv: string[] = process.argv.slice(2)): Bench
     args: argv,
     options: {
       quick: { type: 'boolean', default: false },
+      shadow: { type: 'boolean', default: false },
       model: { type: 'string' },
       ...Object.fromEntries(numericNames.map((name) => [kebab(name), { type: 'string' as const }])),
     },
@@ -106,6 +112,7 @@ export function parseBenchOptions(argv: string[] = process.argv.slice(2)): Bench
   return {
     ...numbers,
     quick,
+    shadow: flags.shadow === true || process.env.BENCH_SHADOW === 'true',
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim()),
     model: typeof model === 'string' ? model : (process.env.BENCH_MODEL ?? 'fraud-mlp'),
   };

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { packagePath } from '../../src/config/index.js';
 
 export const RESULTS_DIRECTORY = packagePath('loadtests/results');
@@ -54,8 +54,10 @@ function git(args: string[]): string {
 function invokingCommand(): string {
   const args = process.argv.slice(2).join(' ');
   const script = process.env.npm_lifecycle_event;
-  if (script) return `npm run ${script}${args ? ` -- ${args}` : ''}`;
-  return `npx tsx ${process.argv[1] ?? ''}${args ? ` ${args}` : ''}`;
+  // npx sets npm_lifecycle_event to 'npx': that is no script of ours.
+  if (script && script !== 'npx') return `npm run ${script}${args ? ` -- ${args}` : ''}`;
+  const entry = process.argv[1] ? relative(packagePath('.'), process.argv[1]) : '';
+  return `npx tsx ${entry}${args ? ` ${args}` : ''}`;
 }
 
 let cached: RunEnvironment | undefined;

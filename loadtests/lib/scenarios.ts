@@ -39,13 +39,42 @@ export interface OpenLoopRun {
   stats: TargetStats;
 }
 
+/** How a target is started beyond its kind, and what the caller wants to see of its output. */
+export interface TargetSetup {
+  /** Service only: OpenTelemetry on, exporting to a sink. */
+  telemetry?: TelemetrySetting;
+  /** The model repository to serve from; the package's models/ when absent. */
+  modelRepository?: string;
+  /** Service only: challengers it starts with; their comparisons get a topic of their own. */
+  challengers?: string[];
+  /** Where the target writes a CPU profile of its main thread over the measured window. */
+  profilePath?: string;
+  /** Called once the target has stopped, before the run's topics are deleted: a look at what it published. */
+  inspectOutput?: (topics: OutputTopics) => Promise<void>;
+}
+
+export interface OutputTopics {
+  predictions: string;
+  /** `<predictions>.comparisons`, when the target runs challengers. */
+  comparisons: string | undefined;
+}
+
+/** The service refuses to start challengers whose comparison topic does not exist. */
+function outputTopicsOf(predictions: string, setup: TargetSetup): OutputTopics {
+  const hasChallengers = (setup.challengers?.length ?? 0) > 0;
+  return { predictions, comparisons: hasChallengers ? `${predictions}.comparisons` : undefined };
+}
+
+const topicList = ({ predictions, comparisons }: OutputTopics) =>
+  comparisons === undefined ? [predictions] : [predictions, comparisons];
+
 async function withTarget<T>(
   context: BenchContext,
   kind: TargetKind,
   inputTopic: string,
   outputTopic: string,
   use: (target: RunningTarget) => Promise<T>,
-  telemetry?: TelemetrySetting,
+  setup: TargetSetup,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
   const target = await startTarget(kind, {
@@ -55,16 +84,23 @@ async function withTarget<T>(
     groupId,
     model: context.options.model,
     sampleIntervalMs: context.options.sampleSeconds * 1000,
-    ...(telemetry ? { telemetry } : {}),
+    ...(setup.telemetry ? { telemetry: setup.telemetry } : {}),
+    ...(setup.modelRepository ? { modelRepository: setup.modelRepository } : {}),
+    ...(setup.challengers ? { challengers: setup.challengers } : {}),
+    ...(setup.profilePath ? { profilePath: setup.profilePath } : {}),
   });
   let stopped = false;
   try {
     await waitForStableGroup(context.kafka, groupId);
     const value = await use(target);
     stopped = true;
-    return { value, stats: await target.stop() };
+    const stats = await target.stop();
+    await setup.inspectOutput?.(outputTopicsOf(outputTopic, setup));
+    return { value, stats };
   } finally {
     if (!stopped) await target.stop().catch(() => undefined);
+    // The service creates its deployments control topic (`<groupId>.deployments`) for each fresh group.
+    if (kind === 'service') await deleteTopics(context.kafka, [`${groupId}.deployments`]);
   }
 }
 
@@ -75,31 +111,35 @@ export async function openLoopAgainst(
   stream: StreamKind,
   timing: Timing,
   label: string,
+  setup: TargetSetup = {},
 ): Promise<OpenLoopRun> {
   const inputTopic = uniqueName(`${kind}-in`);
   const outputTopic = uniqueName(`${kind}-out`);
   // The service refuses to start without its dead-letter topic.
-  await createTopics(
-    context.kafka,
-    [inputTopic, outputTopic, `${inputTopic}.DLT`],
-    context.options.partitions,
-  );
+  const topics = [inputTopic, `${inputTopic}.DLT`, ...topicList(outputTopicsOf(outputTopic, setup))];
+  await createTopics(context.kafka, topics, context.options.partitions);
   try {
-    const { value: run, stats } = await withTarget(context, kind, inputTopic, outputTopic, (target) =>
-      runOpenLoop(context.kafka, {
-        label,
-        inputTopic,
-        outputTopic,
-        ...(typeof load === 'number' ? { ratePerSecond: load } : { ramp: load }),
-        ...timing,
-        tickMs: context.options.tickMs,
-        source: createEventSource(stream),
-        onWindowStart: () => target.mark(),
-      }),
+    const { value: run, stats } = await withTarget(
+      context,
+      kind,
+      inputTopic,
+      outputTopic,
+      (target) =>
+        runOpenLoop(context.kafka, {
+          label,
+          inputTopic,
+          outputTopic,
+          ...(typeof load === 'number' ? { ratePerSecond: load } : { ramp: load }),
+          ...timing,
+          tickMs: context.options.tickMs,
+          source: createEventSource(stream),
+          onWindowStart: () => target.mark(),
+        }),
+      setup,
     );
     return { target: kind, stream, run, stats };
   } finally {
-    await deleteTopics(context.kafka, [inputTopic, outputTopic, `${inputTopic}.DLT`]);
+    await deleteTopics(context.kafka, topics);
   }
 }
 
@@ -118,6 +158,14 @@ export function sustained(run: OpenLoopResult): boolean {
     run.lagAtEnd < MAX_LAG_AT_END_SECONDS * run.offeredRate
   );
 }
+
+/**
+ * The maximum is only a lower bound when every probe held (the search never found the limit) or when the
+ * probe above it failed because the generator could not keep its schedule (the harness was the limit).
+ */
+export const harnessBound = (search: MaxRateSearch) =>
+  search.steps.every((step) => step.sustained) ||
+  search.steps.some((step) => !step.sustained && step.generatorLimited && step.rate > search.maxRate);
 
 const SEARCH_FLOOR = 0.3;
 const SEARCH_CEILING = 1.5;
@@ -143,38 +191,34 @@ export interface MaxRateSearch {
   steps: SearchStep[];
 }
 
-/**
- * Bisects between 30% and 150% of the drain rate. The open-loop maximum is usually below the drain rate,
- * because the generator and the latency consumer now share the machine, but a drain rate measured on a
- * bad second must not cap the search.
- */
-export async function searchMaxRate(
+/** One step of a search: an open-loop run at `rate`, judged by `sustained`. */
+export async function probeRate(
   context: BenchContext,
   kind: TargetKind,
-  drainRate: number,
-): Promise<MaxRateSearch> {
+  rate: number,
+  label: string,
+  setup: TargetSetup = {},
+): Promise<{ step: SearchStep; stats: TargetStats }> {
   const { options } = context;
-  const upperBound = Math.round(drainRate * SEARCH_CEILING);
-  let low = Math.round(drainRate * SEARCH_FLOOR);
-  let high = upperBound;
-  let best: number | undefined;
-  const steps: SearchStep[] = [];
-  for (let step = 0; step < options.searchSteps; step++) {
-    const rate = Math.round((low + high) / 2);
-    const { run, stats } = await openLoopAgainst(
-      context,
-      kind,
-      rate,
-      'unique',
-      {
-        warmupSeconds: options.searchWarmupSeconds,
-        measureSeconds: options.searchMeasureSeconds,
-        graceSeconds: 1,
-      },
-      `search ${TARGET_LABELS[kind]} ${step + 1}/${options.searchSteps}`,
-    );
-    const held = sustained(run);
-    steps.push({
+  const { run, stats } = await openLoopAgainst(
+    context,
+    kind,
+    rate,
+    'unique',
+    {
+      warmupSeconds: options.searchWarmupSeconds,
+      measureSeconds: options.searchMeasureSeconds,
+      graceSeconds: 1,
+    },
+    label,
+    setup,
+  );
+  const held = sustained(run);
+  process.stderr.write(
+    `  ${label} at ${rate}/s: ${held ? 'held' : 'fell behind'} (lag grew ${run.lagGrowthSeconds.toFixed(2)} s of traffic)\n`,
+  );
+  return {
+    step: {
       rate,
       sustained: held,
       generatorLimited: run.sendRate < MIN_SEND_SHARE * run.offeredRate,
@@ -182,25 +226,63 @@ export async function searchMaxRate(
       lagAtEnd: run.lagAtEnd,
       p99Ms: run.latencyMs.p99,
       cpuMicrosPerOutput: stats.cpuMicrosPerOutput,
-    });
-    process.stderr.write(
-      `  ${TARGET_LABELS[kind]} at ${rate}/s: ${held ? 'held' : 'fell behind'} (lag grew ${run.lagGrowthSeconds.toFixed(2)} s of traffic)\n`,
-    );
-    if (held) {
-      best = rate;
-      low = rate;
-    } else {
-      high = rate;
-    }
-  }
-  return {
-    target: kind,
-    maxRate: best ?? low,
-    verified: best !== undefined,
-    lowerBound: Math.round(drainRate * SEARCH_FLOOR),
-    upperBound,
-    steps,
+    },
+    stats,
   };
+}
+
+/**
+ * Bisection between 30% and 150% of the drain rate. The open-loop maximum is usually below the drain rate,
+ * because the generator and the latency consumer now share the machine, but a drain rate measured on a
+ * bad second must not cap the search. Steps are taken one at a time, so two searches can be interleaved.
+ */
+export interface Bisection {
+  nextRate(): number;
+  record(step: SearchStep): void;
+  result(): MaxRateSearch;
+}
+
+export function createBisection(kind: TargetKind, drainRate: number): Bisection {
+  const lowerBound = Math.round(drainRate * SEARCH_FLOOR);
+  const upperBound = Math.round(drainRate * SEARCH_CEILING);
+  let low = lowerBound;
+  let high = upperBound;
+  let best: number | undefined;
+  const steps: SearchStep[] = [];
+  return {
+    nextRate: () => Math.round((low + high) / 2),
+    record(step) {
+      steps.push(step);
+      if (step.sustained) {
+        best = step.rate;
+        low = step.rate;
+      } else {
+        high = step.rate;
+      }
+    },
+    result: () => ({
+      target: kind,
+      maxRate: best ?? low,
+      verified: best !== undefined,
+      lowerBound,
+      upperBound,
+      steps,
+    }),
+  };
+}
+
+export async function searchMaxRate(
+  context: BenchContext,
+  kind: TargetKind,
+  drainRate: number,
+): Promise<MaxRateSearch> {
+  const { searchSteps } = context.options;
+  const bisection = createBisection(kind, drainRate);
+  for (let step = 0; step < searchSteps; step++) {
+    const label = `search ${TARGET_LABELS[kind]} ${step + 1}/${searchSteps}`;
+    bisection.record((await probeRate(context, kind, bisection.nextRate(), label)).step);
+  }
+  return bisection.result();
 }
 
 const BACKLOG_CHUNK = 2_000;
@@ -245,8 +327,13 @@ export interface DrainRun {
   outputs: number;
   seconds: number;
   completed: boolean;
+  /** Ended because no output came for STALL_SECONDS: the target stopped making progress, not slowed down. */
+  stalled: boolean;
   stats: TargetStats;
 }
+
+/** A target draining a backlog publishes thousands of records a second: this long without one is a stall. */
+const STALL_SECONDS = 5;
 
 /** The target starts on a topic already holding `backlog` events and runs until it caught up or time ran out. */
 export async function drainCapacity(
@@ -255,10 +342,11 @@ export async function drainCapacity(
   backlogTopic: string,
   backlog: number,
   stream: StreamKind,
-  telemetry?: TelemetrySetting,
+  setup: TargetSetup = {},
 ): Promise<DrainRun> {
   const outputTopic = uniqueName(`${kind}-drain-out`);
-  await createTopics(context.kafka, [outputTopic], context.options.partitions);
+  const outputTopics = topicList(outputTopicsOf(outputTopic, setup));
+  await createTopics(context.kafka, outputTopics, context.options.partitions);
   let outputs = 0;
   let firstBatch = 0;
   let firstAt = 0;
@@ -275,6 +363,7 @@ export async function drainCapacity(
     lastAt = receivedAt;
   });
   try {
+    let stalled = false;
     const { value: completed, stats } = await withTarget(
       context,
       kind,
@@ -288,6 +377,13 @@ export async function drainCapacity(
         while (outputs < backlog) {
           const now = performance.now();
           if (outputs > 0 ? now - firstAt > limitMs : now - startedAt > limitMs * 2) return false;
+          if (outputs > 0 && now - lastAt > STALL_SECONDS * 1000) {
+            stalled = true;
+            process.stderr.write(
+              `  drain ${TARGET_LABELS[kind]} (${stream}): stalled at ${outputs}/${backlog}, no output for ${STALL_SECONDS} s\n`,
+            );
+            return false;
+          }
           if (now - progressAt >= 1_000) {
             process.stderr.write(`  drain ${TARGET_LABELS[kind]} (${stream}): ${outputs}/${backlog}\n`);
             progressAt = now;
@@ -296,7 +392,7 @@ export async function drainCapacity(
         }
         return true;
       },
-      telemetry,
+      setup,
     );
     const seconds = (lastAt - firstAt) / 1000;
     return {
@@ -307,10 +403,11 @@ export async function drainCapacity(
       outputs,
       seconds,
       completed,
+      stalled,
       stats,
     };
   } finally {
     await reader.disconnect();
-    await deleteTopics(context.kafka, [outputTopic]);
+    await deleteTopics(context.kafka, outputTopics);
   }
 }

@@ -24,6 +24,15 @@ export interface TargetConfig {
   sampleIntervalMs: number;
   /** Service only: OpenTelemetry on, as `streamscore serve` starts it; off when absent. */
   telemetry?: TelemetrySetting;
+  /** Where to write a V8 CPU profile of the child's main thread over the measured window; none when absent. */
+  profilePath?: string;
+  /** Model repository to serve from; the package's models/ when absent. */
+  modelRepository?: string;
+  /**
+   * Service only: `experiments.challengers`, as `<variant>:<shadow|canary>:<model>@<version>:<share>`.
+   * Their comparisons go to `<outputTopic>.comparisons`, which must exist.
+   */
+  challengers?: string[];
 }
 
 export interface TelemetrySetting {
@@ -52,6 +61,11 @@ export interface TargetStats {
   seconds: number;
   /** Process CPU (all threads, user + system) per published record. */
   cpuMicrosPerOutput: number;
+  /**
+   * CPU of the main thread alone per published record (Linux's per-thread accounting); undefined where
+   * /proc does not tell. The rest of cpuMicrosPerOutput is other threads: inference workers, V8, libuv.
+   */
+  mainThreadCpuMicrosPerOutput?: number;
   /** CPU time over wall time: 1.0 is one core fully busy. */
   coresUsed: number;
   eventLoopUtilization: number;
@@ -62,13 +76,29 @@ export interface TargetStats {
   meanInferenceBatchRows: number;
   cacheHits: number;
   cacheMisses: number;
+  /** Service only: what became of the rows given to shadow challengers (comparison statuses). */
+  shadowRows: ShadowRowCounts;
+  /**
+   * How the child ended when it did not exit cleanly after reporting these figures (a signal or an exit
+   * code): the measurements stand, the failure to stop is reported beside them.
+   */
+  uncleanStop?: string;
+}
+
+/** Rows a shadow was given, by what became of them: scored, too late, failed, or shed under load. */
+export interface ShadowRowCounts {
+  ok: number;
+  timeout: number;
+  error: number;
+  shed: number;
 }
 
 export type ParentMessage = { type: 'mark' } | { type: 'stop' };
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'sample'; sample: ResourceSample }
-  | { type: 'stopped'; stats: TargetStats };
+  /** Sent before the target stops, so a failure while stopping cannot take the measurements with it. */
+  | { type: 'measured'; stats: TargetStats };
 
 export interface RunningTarget {
   readonly kind: TargetKind;
@@ -90,7 +120,7 @@ export function startTarget(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const samples: ResourceSample[] = [];
-  let stopped: ((stats: TargetStats) => void) | undefined;
+  let measured: TargetStats | undefined;
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -105,21 +135,31 @@ export function startTarget(
       if (message.type === 'sample') {
         samples.push(message.sample);
         onSample?.(message.sample);
-      } else if (message.type === 'stopped') {
-        stopped?.(message.stats);
+      } else if (message.type === 'measured') {
+        measured = message.stats;
       } else if (message.type === 'ready') {
         clearTimeout(timer);
         resolve({
           kind,
           samples,
           mark: () => child.send({ type: 'mark' } satisfies ParentMessage),
+          // Resolves once the child has exited, so the next run never shares the CPU with this one's shutdown.
           stop: () =>
             new Promise<TargetStats>((resolveStop, rejectStop) => {
               child.removeAllListeners('exit');
-              child.once('exit', (code) => {
-                if (code !== 0) rejectStop(new Error(`${kind} exited with code ${code} while stopping`));
+              child.once('exit', (code, signal) => {
+                if (!measured) {
+                  rejectStop(
+                    new Error(`${kind} exited (${signal ?? `code ${code}`}) before reporting its figures`),
+                  );
+                } else if (code === 0) {
+                  resolveStop(measured);
+                } else {
+                  const uncleanStop = signal ?? `exit code ${code}`;
+                  process.stderr.write(`  warning: ${kind} ended with ${uncleanStop} while stopping\n`);
+                  resolveStop({ ...measured, uncleanStop });
+                }
               });
-              stopped = resolveStop;
               child.send({ type: 'stop' } satisfies ParentMessage);
             }),
         });

@@ -2,6 +2,8 @@
  * The side of a benchmark target that runs in the child process: reads its configuration from argv,
  * starts the system under test, and measures it between the parent's `mark` and `stop`.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import {
   type InferenceBatch,
@@ -10,6 +12,7 @@ import {
   predictionCacheLookup,
   subscribe,
 } from '../../src/telemetry/index.js';
+import { watchShadowRows } from '../lib/shadow-rows.js';
 import type {
   ChildMessage,
   ParentMessage,
@@ -30,6 +33,20 @@ const DELAY_RESOLUTION_MS = 10;
 const delayMillis = (nanos: number) =>
   Number.isNaN(nanos) ? 0 : Math.max(0, nanos / 1e6 - DELAY_RESOLUTION_MS);
 
+/**
+ * CPU time of the main thread alone, in microseconds: the first field of Linux's schedstat for the thread
+ * whose id is the process id. Undefined where there is no such file.
+ */
+function mainThreadCpuMicros(): number | undefined {
+  try {
+    const [nanos] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ');
+    const value = Number(nanos) / 1000;
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function send(message: ChildMessage): void {
   process.send?.(message);
 }
@@ -39,6 +56,7 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
   const target = await start(config);
 
   const inference = { batches: 0, rows: 0, cacheHits: 0, cacheMisses: 0 };
+  const shadowRows = watchShadowRows().counts;
   subscribe<InferenceBatch>(inferenceBatch, ({ rows }) => {
     inference.batches += 1;
     inference.rows += rows;
@@ -73,29 +91,54 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
 
   let markedAt = performance.now();
   let markedCpu = process.cpuUsage();
+  let markedMainThreadCpu = mainThreadCpuMicros();
   let markedUtilization = performance.eventLoopUtilization();
   let markedOutputs = 0;
   let markedInference = { ...inference };
+  let markedShadowRows = { ...shadowRows };
+
+  // The profiler runs over the measured window only: start-up and warm-up would swamp a short window.
+  let profiler: Session | undefined;
+  const startProfiler = async (): Promise<void> => {
+    if (!config.profilePath || profiler) return;
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  };
+  const writeProfile = async (): Promise<void> => {
+    if (!profiler || !config.profilePath) return;
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(config.profilePath, JSON.stringify(profile));
+    profiler.disconnect();
+  };
 
   process.on('message', async (message: ParentMessage) => {
     if (message.type === 'mark') {
+      void startProfiler();
       markedAt = performance.now();
       markedCpu = process.cpuUsage();
+      markedMainThreadCpu = mainThreadCpuMicros();
       markedUtilization = performance.eventLoopUtilization();
       markedOutputs = target.outputs();
       markedInference = { ...inference };
+      markedShadowRows = { ...shadowRows };
       windowDelay.reset();
       return;
     }
     const seconds = (performance.now() - markedAt) / 1000;
     const cpu = process.cpuUsage(markedCpu);
     const cpuMicros = cpu.user + cpu.system;
+    const mainThreadCpu = mainThreadCpuMicros();
     const outputs = target.outputs() - markedOutputs;
     const batches = inference.batches - markedInference.batches;
     const stats: TargetStats = {
       outputs,
       seconds,
       cpuMicrosPerOutput: outputs > 0 ? cpuMicros / outputs : 0,
+      ...(mainThreadCpu !== undefined && markedMainThreadCpu !== undefined && outputs > 0
+        ? { mainThreadCpuMicrosPerOutput: (mainThreadCpu - markedMainThreadCpu) / outputs }
+        : {}),
       coresUsed: cpuMicros / 1e6 / seconds,
       eventLoopUtilization: performance.eventLoopUtilization(markedUtilization).utilization,
       eventLoopDelayMs: {
@@ -108,12 +151,23 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
       meanInferenceBatchRows: batches > 0 ? (inference.rows - markedInference.rows) / batches : 0,
       cacheHits: inference.cacheHits - markedInference.cacheHits,
       cacheMisses: inference.cacheMisses - markedInference.cacheMisses,
+      shadowRows: {
+        ok: shadowRows.ok - markedShadowRows.ok,
+        timeout: shadowRows.timeout - markedShadowRows.timeout,
+        error: shadowRows.error - markedShadowRows.error,
+        shed: shadowRows.shed - markedShadowRows.shed,
+      },
     };
     clearInterval(sampler);
+    await writeProfile();
+    // Delivered before stopping: a child that dies while stopping has still reported its window.
+    await new Promise<void>((resolve) => {
+      if (!process.send) return resolve();
+      process.send({ type: 'measured', stats } satisfies ChildMessage, undefined, {}, () => resolve());
+    });
     await target.stop();
-    // Exiting once the report is written: kafkajs and onnxruntime may keep handles that would hold the
-    // child open.
-    process.send?.({ type: 'stopped', stats } satisfies ChildMessage, undefined, {}, () => process.exit(0));
+    // Exiting once stopped: kafkajs and onnxruntime may keep handles that would hold the child open.
+    process.exit(0);
   });
   send({ type: 'ready' });
 }

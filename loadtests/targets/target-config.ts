@@ -10,7 +10,12 @@ export function serviceConfig(target: TargetConfig, clientId: string): Config {
       input: { topic: target.inputTopic, groupId: target.groupId },
       output: { topic: target.outputTopic },
       // Hot reload polls the disk; nothing changes the repository during a benchmark.
-      model: { name: target.model, pollIntervalMs: 0 },
+      model: {
+        name: target.model,
+        pollIntervalMs: 0,
+        ...(target.modelRepository ? { repository: target.modelRepository } : {}),
+      },
+      ...(target.challengers ? { experiments: { challengers: target.challengers } } : {}),
       admin: { port: 0 },
       log: { level: 'warn' },
     },

@@ -94,6 +94,8 @@ class WorkerPool implements Executor {
   readonly #loaded = new Map<string, ModelArtifact>();
   /** Background calls waiting for a worker with nothing in flight. */
   readonly #waitingForIdle: (() => void)[] = [];
+  /** Every request sent and not answered: close() lets them finish. */
+  readonly #unanswered = new Set<Promise<unknown>>();
   #nextId = 0;
   #closing = false;
 
@@ -149,12 +151,18 @@ class WorkerPool implements Executor {
     request: WorkerRequest,
     transfer: ArrayBuffer[] = [],
   ): Promise<WorkerResponse & { ok: true }> {
+    if (this.#closing)
+      return Promise.reject(new StreamscoreError('SHUTTING_DOWN', 'inference workers are closing'));
     const id = ++this.#nextId;
-    return new Promise((resolve, reject) => {
+    const answered = new Promise<WorkerResponse & { ok: true }>((resolve, reject) => {
       pooled.pending.set(id, { resolve, reject });
       pooled.inFlight += 1;
       pooled.worker.postMessage({ ...request, id }, transfer);
     });
+    this.#unanswered.add(answered);
+    const forget = () => this.#unanswered.delete(answered);
+    answered.then(forget, forget);
+    return answered;
   }
 
   async load(key: string, artifact: ModelArtifact): Promise<void> {
@@ -189,7 +197,10 @@ class WorkerPool implements Executor {
 
   async close(): Promise<void> {
     this.#closing = true;
+    // Waiting background calls are refused; calls under way finish first: terminating a worker in the
+    // middle of onnxruntime's run() aborts the whole process.
     for (const wake of this.#waitingForIdle.splice(0)) wake();
+    await Promise.allSettled([...this.#unanswered]);
     await Promise.all(this.#workers.map((pooled) => pooled.worker.terminate()));
   }
 }
