@@ -11,6 +11,8 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 # shellcheck source=../lib/fetch-lock.sh
 source "$SCRIPT_DIR/../lib/fetch-lock.sh"
+# shellcheck source=../lib/service.sh
+source "$SCRIPT_DIR/../lib/service.sh"
 POM="$SCRIPT_DIR/pom.xml"
 
 KAFKA_VERSION="${KAFKA_VERSION:-4.4.0}"
@@ -50,13 +52,14 @@ BROKER_LOG4J="$KAFKA_STATE_DIR/log4j2.xml"
 PORTS_FILE="$KAFKA_STATE_DIR/ports"
 STARTED_MSG="Kafka Server started"
 
-log() { printf '[kafka] %s\n' "$*"; }
-err() { printf '[kafka] ERROR: %s\n' "$*" >&2; }
-die() { err "$*"; exit 1; }
-now_ms() { date +%s%3N; }
-elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100)); }
+# For log/die and the service_* functions (scripts/lib/service.sh).
+SERVICE_TAG=kafka
+SERVICE_NAME=broker
+SERVICE_STATE_DIR="$KAFKA_STATE_DIR"
+SERVICE_STATE_MARKER="$STATE_MARKER"
+SERVICE_STATE_NOTE="state folder of scripts/kafka/kafka.sh (safe to delete with 'reset')"
+SERVICE_PID_FILE="$PID_FILE"
 
-is_uint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 if ! is_uint "$KAFKA_PORT" || ((KAFKA_PORT < 1 || KAFKA_PORT > 65535)); then
   die "KAFKA_PORT must be a TCP port, got '$KAFKA_PORT'"
 fi
@@ -169,11 +172,6 @@ ensure_fetched() {
 
 # ---------------------------------------------------------------------------- probes
 
-# TCP connect to 127.0.0.1:$1 (no process spawned).
-port_open() {
-  (exec 3<>"/dev/tcp/$KAFKA_HOST/$1") 2>/dev/null
-}
-
 # Sends a Kafka ApiVersions v0 request to 127.0.0.1:$1 and checks for a reply with the
 # same correlation id and error_code 0. A plain TCP connect succeeds as soon as the
 # listen socket is bound, long before KRaft brokers process requests; this does not.
@@ -189,61 +187,24 @@ kafka_responds() {
   [[ "${hex:8:8}" == "0000002a" && "${hex:16:4}" == "0000" ]]
 }
 
-proc_alive() {
-  local stat state
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-  state="${stat##*) }"
-  state="${state%% *}"
-  [[ "$state" != Z && "$state" != X ]] # a zombie is as good as dead
-}
-
-# Is $1 a kafka.Kafka JVM started with this state folder's server.properties?
-# (bash builtins only: this runs for every process when the pid file is missing)
-is_our_broker() {
-  local pid="$1" i
-  local -a args
-  { mapfile -d '' args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+# Are the arguments the command line of a kafka.Kafka JVM started with this state folder's
+# server.properties? (bash builtins only: service_pid runs this for every process when the pid file is
+# missing)
+is_broker_cmdline() {
+  local -a args=("$@")
+  local i
   for ((i = 0; i + 1 < ${#args[@]}; i++)); do
-    if [[ "${args[i]}" == kafka.Kafka && "${args[i + 1]}" == "$SERVER_PROPS" ]]; then
-      proc_alive "$pid"
-      return
-    fi
+    [[ "${args[i]}" == kafka.Kafka && "${args[i + 1]}" == "$SERVER_PROPS" ]] && return 0
   done
   return 1
 }
 
 # Prints the pid of the broker started from $KAFKA_STATE_DIR, if it is alive.
-broker_pid() {
-  local pid=""
-  if [[ -f "$PID_FILE" ]]; then
-    pid="$(tr -dc '0-9' <"$PID_FILE")"
-    if [[ -n "$pid" ]] && is_our_broker "$pid"; then
-      echo "$pid"
-      return 0
-    fi
-  fi
-  # Pid file missing or stale: look for a JVM running our server.properties.
-  local p
-  for p in /proc/[0-9]*; do
-    p="${p#/proc/}"
-    if is_our_broker "$p"; then
-      echo "$p"
-      return 0
-    fi
-  done 2>/dev/null
-  return 1
-}
+broker_pid() { service_pid is_broker_cmdline; }
 
 log_tail() {
-  local n="${1:-40}"
-  if [[ -s "$LOG_FILE" ]]; then
-    echo "----- last $n lines of $LOG_FILE -----" >&2
-    tail -n "$n" "$LOG_FILE" >&2
-  fi
-  if [[ -s "$OUT_FILE" ]]; then
-    echo "----- last 20 lines of $OUT_FILE (JVM stdout/stderr) -----" >&2
-    tail -n 20 "$OUT_FILE" >&2
-  fi
+  print_tail "$LOG_FILE" "${1:-40}"
+  print_tail "$OUT_FILE" 20 "JVM stdout/stderr"
 }
 
 started_count() {
@@ -252,28 +213,17 @@ started_count() {
   echo "${c:-0}"
 }
 
+# broker_ready <started-count-before-launch>: the broker has logged that it started since then, and it
+# answers requests.
+broker_ready() {
+  (($(started_count) > $1)) && kafka_responds "$KAFKA_PORT"
+}
+
 # wait_ready <pid> <started-count-before-launch> <t0-ms>
 wait_ready() {
   local pid="$1" before="$2" t0="$3"
-  local deadline=$(($(date +%s) + KAFKA_START_TIMEOUT))
-  while :; do
-    if ! proc_alive "$pid"; then
-      err "broker (pid $pid) exited during startup"
-      log_tail 60
-      rm -f "$PID_FILE"
-      exit 1
-    fi
-    if (($(started_count) > before)) && kafka_responds "$KAFKA_PORT"; then
-      log "broker ready at $KAFKA_HOST:$KAFKA_PORT (pid $pid, started in $(elapsed "$t0"), state $KAFKA_STATE_DIR)"
-      return 0
-    fi
-    if (($(date +%s) >= deadline)); then
-      err "broker (pid $pid) not ready on $KAFKA_HOST:$KAFKA_PORT after ${KAFKA_START_TIMEOUT}s; it is left running (use 'stop')"
-      log_tail 60
-      exit 1
-    fi
-    sleep 0.25
-  done
+  service_wait_ready "$pid" "$KAFKA_START_TIMEOUT" "$KAFKA_HOST:$KAFKA_PORT" broker_ready "$before"
+  log "broker ready at $KAFKA_HOST:$KAFKA_PORT (pid $pid, started in $(elapsed "$t0"), state $KAFKA_STATE_DIR)"
 }
 
 # ---------------------------------------------------------------------------- config
@@ -375,15 +325,6 @@ format_storage_if_needed() {
 
 # ---------------------------------------------------------------------------- commands
 
-STATE_LOCK_FD=""
-lock_state() {
-  [[ -n "$STATE_LOCK_FD" ]] && return 0
-  mkdir -p "$KAFKA_STATE_DIR"
-  [[ -f "$STATE_MARKER" ]] || echo "state folder of scripts/kafka/kafka.sh (safe to delete with 'reset')" >"$STATE_MARKER"
-  exec {STATE_LOCK_FD}>"$KAFKA_STATE_DIR/.lock"
-  flock "$STATE_LOCK_FD"
-}
-
 cmd_fetch() {
   ensure_fetched verbose
 }
@@ -394,7 +335,7 @@ cmd_start() {
   find_java
   ensure_fetched
   write_tools_log4j
-  lock_state
+  service_lock_state
 
   local pid
   if pid="$(broker_pid)"; then
@@ -407,7 +348,7 @@ cmd_start() {
     wait_ready "$pid" -1 "$t0"
     return 0
   fi
-  if port_open "$KAFKA_PORT"; then
+  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     if kafka_responds "$KAFKA_PORT"; then
       log "a Kafka broker is already running at $KAFKA_HOST:$KAFKA_PORT (not started from $KAFKA_STATE_DIR; leaving it alone)"
       return 0
@@ -416,7 +357,7 @@ cmd_start() {
   fi
   local cport
   cport="$(controller_port)"
-  port_open "$cport" && die "controller port $KAFKA_HOST:$cport is already in use (set KAFKA_CONTROLLER_PORT, then 'reset')"
+  port_open "$KAFKA_HOST" "$cport" && die "controller port $KAFKA_HOST:$cport is already in use (set KAFKA_CONTROLLER_PORT, then 'reset')"
 
   rm -f "$PID_FILE"
   write_broker_config "$cport"
@@ -429,56 +370,17 @@ cmd_start() {
   local before
   before="$(started_count)"
   log "starting Kafka $KAFKA_VERSION on $KAFKA_HOST:$KAFKA_PORT (controller $KAFKA_HOST:$cport), log $LOG_FILE"
-  printf '\n===== %s start =====\n' "$(date -Is)" >>"$OUT_FILE"
-  (
-    exec {STATE_LOCK_FD}>&- # the JVM must not inherit (and hold) the state lock
-    cd "$KAFKA_STATE_DIR"
-    # New session: survives the calling shell/terminal/npm process group. The inner bash
-    # writes its own pid and execs java, so the pid file holds the JVM's pid.
-    # shellcheck disable=SC2016 # expanded by the inner bash
-    exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PID_FILE" \
-      "$JAVA_BIN" ${heap[@]+"${heap[@]}"} ${perf[@]+"${perf[@]}"} ${opts[@]+"${opts[@]}"} \
-      -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dlog4j2.shutdownHookEnabled=false \
-      -Dkafka.logs.dir="$KAFKA_STATE_DIR" \
-      -cp "$LIBS_DIR/*" kafka.Kafka "$SERVER_PROPS" \
-      </dev/null >>"$OUT_FILE" 2>&1
-  ) &
-  local i
-  for i in $(seq 1 100); do
-    [[ -s "$PID_FILE" ]] && break
-    sleep 0.05
-  done
-  pid="$(tr -dc '0-9' <"$PID_FILE" 2>/dev/null)" || true
-  [[ -n "$pid" ]] || { log_tail; die "could not launch the broker"; }
+  service_launch "$OUT_FILE" \
+    "$JAVA_BIN" ${heap[@]+"${heap[@]}"} ${perf[@]+"${perf[@]}"} ${opts[@]+"${opts[@]}"} \
+    -Dlog4j2.configurationFile="$BROKER_LOG4J" -Dlog4j2.shutdownHookEnabled=false \
+    -Dkafka.logs.dir="$KAFKA_STATE_DIR" \
+    -cp "$LIBS_DIR/*" kafka.Kafka "$SERVER_PROPS"
+  pid="$(service_launched_pid)" || { log_tail; die "could not launch the broker"; }
   wait_ready "$pid" "$before" "$t0"
 }
 
 cmd_stop() {
-  if [[ ! -d "$KAFKA_STATE_DIR" ]]; then
-    log "not running (no state folder $KAFKA_STATE_DIR)"
-    return 0
-  fi
-  lock_state
-  local pid t0
-  if ! pid="$(broker_pid)"; then
-    rm -f "$PID_FILE"
-    log "not running ($KAFKA_STATE_DIR)"
-    return 0
-  fi
-  t0="$(now_ms)"
-  log "stopping broker pid $pid (SIGTERM, up to ${KAFKA_STOP_TIMEOUT}s for a controlled shutdown)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local deadline=$(($(date +%s) + KAFKA_STOP_TIMEOUT))
-  while proc_alive "$pid" && (($(date +%s) < deadline)); do
-    sleep 0.2
-  done
-  if proc_alive "$pid"; then
-    err "broker pid $pid still alive after ${KAFKA_STOP_TIMEOUT}s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    while proc_alive "$pid"; do sleep 0.1; done
-  fi
-  rm -f "$PID_FILE"
-  log "stopped in $(elapsed "$t0")"
+  service_stop is_broker_cmdline "$KAFKA_STOP_TIMEOUT" "up to ${KAFKA_STOP_TIMEOUT}s for a controlled shutdown"
 }
 
 cmd_status() {
@@ -500,9 +402,12 @@ cmd_status() {
 }
 
 cmd_reset() {
+  # Checked before stopping: stopping takes the state lock, which writes the marker into any folder.
+  if [[ -d "$KAFKA_STATE_DIR" && ! -f "$STATE_MARKER" ]]; then
+    die "refusing to delete $KAFKA_STATE_DIR: it has no $(basename "$STATE_MARKER") marker"
+  fi
   cmd_stop
   if [[ -d "$KAFKA_STATE_DIR" ]]; then
-    [[ -f "$STATE_MARKER" ]] || die "refusing to delete $KAFKA_STATE_DIR: it has no $(basename "$STATE_MARKER") marker"
     rm -rf -- "$KAFKA_STATE_DIR"
     log "deleted $KAFKA_STATE_DIR (jar cache in $VERSION_DIR kept)"
   else

@@ -26,7 +26,7 @@ elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%01ds' $((ms / 1000)) $((ms
 wanted="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
 ready() {
   [[ -f "$STAMP" && "$(cat "$STAMP")" == "$wanted" ]] &&
-    "$VENV/bin/python" -c 'import confluent_kafka, fastavro' 2>/dev/null
+    "$VENV/bin/python" -c 'import confluent_kafka, fastavro, confluent_kafka.schema_registry.avro' 2>/dev/null
 }
 
 if ready; then
@@ -47,7 +47,7 @@ if ready; then
 fi
 
 start="$(now_ms)"
-command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found; the peer needs Python 3.9 or later"
+command -v "$PYTHON" >/dev/null 2>&1 || die "$PYTHON not found; the peers need Python 3.11 or later (fastavro 1.13, httpx2)"
 rm -f "$STAMP"
 if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c '' 2>/dev/null; then
   rm -rf "$VENV"
@@ -68,7 +68,7 @@ if ! "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --onl
   fi
   die "pip could not install $REQUIREMENTS into $VENV (output above); for a Python or platform without wheels of these versions, change the pins"
 fi
-"$VENV/bin/python" -c 'import confluent_kafka, fastavro' ||
+"$VENV/bin/python" -c 'import confluent_kafka, fastavro, confluent_kafka.schema_registry.avro' ||
   die "the packages installed but do not import (output above)"
 
 versions="$("$VENV/bin/python" -c 'from importlib.metadata import version as v; import confluent_kafka as k

@@ -1,6 +1,6 @@
 /** Publishing sample events and reading predictions back: the tools around the service. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AvroCodec } from '../codec/index.js';
+import type { RecordDecoder, RecordEncoder } from '../codec/index.js';
 import { type Follower, followTopic, type OutputRecord, type Publisher } from '../kafka/index.js';
 import type { Prediction } from '../routing/index.js';
 import type { CardTransaction } from '../sample/index.js';
@@ -22,7 +22,7 @@ const UNPACED_CHUNK = 2_000;
 /** Publishes events keyed by account, so one account's events stay in order on one partition. */
 export async function produceEvents(
   publisher: Publisher,
-  codec: AvroCodec<CardTransaction>,
+  codec: RecordEncoder<CardTransaction>,
   events: Iterator<CardTransaction>,
   options: ProduceOptions,
 ): Promise<number> {
@@ -62,12 +62,13 @@ export interface TailOptions {
 /** Follows the output topic in a consumer group of its own, decoding each prediction. */
 export function tailPredictions(
   { config, logger }: Runtime,
-  codec: AvroCodec<Prediction>,
+  codec: RecordDecoder<Prediction>,
   options: TailOptions,
 ): Promise<Follower> {
   return followTopic(config.kafka, logger, {
     topic: options.topic,
     fromBeginning: options.fromBeginning,
+    beforeBatch: (records) => codec.prepare(records),
     onRecord: (record, partition) => options.onPrediction(codec.decode(record.value), partition),
   });
 }

@@ -40,7 +40,24 @@ export const inputSchema = z.object({
   schema: z
     .string()
     .default(packagePath('schemas/card-transaction.avsc'))
-    .describe('Avro schema (.avsc) the input events are written with (plain Avro binary).'),
+    .describe(
+      'Avro schema (.avsc) the features read events as: the writer schema for format avro, the reader schema for confluent.',
+    ),
+  format: z
+    .enum(['avro', 'confluent'])
+    .default('avro')
+    .describe(
+      'avro = plain Avro binary in input.schema; confluent = the Confluent wire format, writer schemas from the registry.',
+    ),
+  readerSubject: z
+    .string()
+    .default('')
+    .describe('Registry subject whose schema is the reader schema (format confluent); empty = input.schema.'),
+  readerVersion: z
+    .string()
+    .regex(/^(latest|\d+)$/, 'latest or a version number')
+    .default('latest')
+    .describe('Version of input.readerSubject, read once at start: latest or a number.'),
   fromBeginning: z
     .boolean()
     .default(true)
@@ -60,6 +77,12 @@ export const outputSchema = z.object({
     .string()
     .default(packagePath('schemas/prediction.avsc'))
     .describe('Avro schema (.avsc) predictions are written with.'),
+  format: z
+    .enum(['avro', 'confluent'])
+    .default('avro')
+    .describe(
+      'avro = plain Avro binary; confluent = the wire format, predictions and comparisons under registry ids.',
+    ),
   compression: z.enum(['none', 'gzip']).default('none').describe('Compression of output batches.'),
   exactlyOnce: z
     .boolean()
@@ -81,6 +104,34 @@ export const deadLetterSchema = z.object({
     .string()
     .default('')
     .describe('Topic for records that cannot be scored; empty = <input.topic>.DLT.'),
+});
+
+export const registrySchema = z.object({
+  urls: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .default([])
+    .describe(
+      "Schema registry base URLs, comma-separated, tried in turn (Apicurio's: <host>/apis/ccompat/v7); needed by format confluent.",
+    ),
+  username: z.string().default('').describe('Registry basic-auth user.'),
+  password: z.string().default('').describe('Registry basic-auth password (never logged).'),
+  caFile: z
+    .string()
+    .default('')
+    .describe('PEM file of a CA trusted for the registry, besides the system store.'),
+  certFile: z.string().default('').describe('PEM client certificate for a registry requiring mutual TLS.'),
+  keyFile: z.string().default('').describe('PEM key of registry.certFile.'),
+  autoRegister: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Register the output schemas at start; false = look them up, failing at start when absent (the usual production setting).',
+    ),
+  subjectStrategy: z
+    .enum(['topic', 'record'])
+    .default('topic')
+    .describe('Output subjects: topic = <topic>-value (TopicNameStrategy), record = the record full name.'),
+  requestTimeoutMs: positiveInt().default(10_000).describe('Time a registry request may take.'),
 });
 
 export const shutdownSchema = z.object({
@@ -217,6 +268,7 @@ export const configSchema = z
     input: inputSchema.prefault({}),
     output: outputSchema.prefault({}),
     deadLetter: deadLetterSchema.prefault({}),
+    registry: registrySchema.prefault({}),
     model: modelSchema.prefault({}),
     deployments: deploymentsSchema.prefault({}),
     experiments: experimentsSchema.prefault({}),
@@ -231,6 +283,21 @@ export const configSchema = z
         code: 'custom',
         path: ['kafka', 'saslUsername'],
         message: `SASL mechanism ${config.kafka.saslMechanism} needs a username and a password`,
+      });
+    }
+    const confluent = [config.input, config.output].some(({ format }) => format === 'confluent');
+    if ((confluent || config.input.readerSubject) && config.registry.urls.length === 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['registry', 'urls'],
+        message: 'the Confluent wire format and input.readerSubject need a schema registry URL',
+      });
+    }
+    if (config.input.readerSubject && config.input.format !== 'confluent') {
+      context.addIssue({
+        code: 'custom',
+        path: ['input', 'readerSubject'],
+        message: 'a reader schema from the registry applies to input.format confluent only',
       });
     }
     if (config.input.topic === config.output.topic) {

@@ -21,6 +21,12 @@ export const ErrorCodes = {
    * still scored its warm-up row (src/inference/isolation.ts).
    */
   INFERENCE_RECORD_FAILED: 'bad-record',
+  /** Confluent wire format: the first byte is not the format's magic byte 0. */
+  SCHEMA_MAGIC_BYTE: 'bad-record',
+  /** Confluent wire format: the schema registry has no schema under the record's id. */
+  SCHEMA_NOT_FOUND: 'bad-record',
+  /** The record's writer schema cannot be resolved to the reader schema the features are compiled for. */
+  SCHEMA_INCOMPATIBLE: 'bad-record',
   // Something around the record failed; the record is fine.
   KAFKA_UNAVAILABLE: 'infrastructure',
   /** A worker died or a model was not loaded: retried, never blamed on a record. */
@@ -31,6 +37,8 @@ export const ErrorCodes = {
    */
   INFERENCE_RUN_FAILED: 'infrastructure',
   SHUTTING_DOWN: 'infrastructure',
+  /** The schema registry did not answer, or answered with an error other than "not found". */
+  REGISTRY_UNAVAILABLE: 'infrastructure',
   // The service cannot start as configured.
   CONFIG_INVALID: 'configuration',
   SCHEMA_INVALID: 'configuration',

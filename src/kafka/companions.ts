@@ -32,6 +32,8 @@ export interface FollowOptions {
   topic: string;
   fromBeginning: boolean;
   onRecord(record: InputRecord, partition: number): void;
+  /** Runs before a batch's records are handed over (to fetch writer schemas, say). */
+  beforeBatch?(records: readonly InputRecord[]): Promise<void> | undefined;
 }
 
 export interface Follower {
@@ -52,6 +54,8 @@ export async function followTopic(
   await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning });
   await consumer.run({
     eachBatch: async ({ batch }) => {
+      const preparing = options.beforeBatch?.(batch.messages);
+      if (preparing) await preparing;
       for (const message of batch.messages) options.onRecord(message, batch.partition);
     },
   });

@@ -4,7 +4,7 @@
  * publishing it and committing the input offsets is the delivery's job. A bad record is set aside on its
  * own and never holds up the rest of its batch; a failure of the infrastructure throws, blames no record.
  */
-import type { AvroCodec } from '../codec/index.js';
+import type { RecordDecoder, RecordEncoder } from '../codec/index.js';
 import type { ServingPlan } from '../deployments/index.js';
 import { BadRecordError, type ErrorCode, isBadRecord } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
@@ -16,6 +16,7 @@ import {
 } from '../inference/index.js';
 import type { HeaderValue, InputRecord, OutputRecord, TopicRecords } from '../kafka/index.js';
 import {
+  type Comparison,
   createComparisonEncoder,
   type Prediction,
   type PredictionContext,
@@ -60,8 +61,9 @@ export interface BatchOutput {
 export type TraceparentFor = (record: InputRecord) => HeaderValue | undefined;
 
 export interface ScoringPipelineOptions {
-  inputCodec: AvroCodec<DecodedRecord>;
-  outputCodec: AvroCodec<Prediction>;
+  inputCodec: RecordDecoder<DecodedRecord>;
+  outputCodec: RecordEncoder<Prediction>;
+  comparisonCodec: RecordEncoder<Comparison>;
   pool: ModelPool;
   /** The deployment's plan for the batch about to start. */
   plan(): ServingPlan;
@@ -80,11 +82,15 @@ export interface ScoringPipeline {
 
 export function createScoringPipeline(options: ScoringPipelineOptions): ScoringPipeline {
   const { inputCodec, outputCodec, pool, variant } = options;
-  const comparisons = createComparisonEncoder();
+  const comparisons = createComparisonEncoder(options.comparisonCodec);
 
   return {
     async scoreBatch(batch, traceparentFor) {
       const { records: consumed } = batch;
+      // Writer schemas the batch needs and the process has not seen yet; a registry failure throws here,
+      // before any record is judged, and the batch is retried.
+      const fetching = inputCodec.prepare(consumed);
+      if (fetching) await fetching;
       const accepted: InputRecord[] = [];
       const records: DecodedRecord[] = [];
       const deadLetters: OutputRecord[] = [];

@@ -4,7 +4,7 @@
  * record per encoder is rewritten for every row and encoded at once, so the only objects a row leaves
  * behind are its bytes and the OutputRecord carrying them.
  */
-import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
+import { type AvroCodec, createAvroCodec, loadAvroSchema, type RecordEncoder } from '../codec/index.js';
 import { packagePath } from '../config/index.js';
 import type { InputRecord, OutputRecord } from '../kafka/index.js';
 import type { ModelManifest } from '../models/index.js';
@@ -100,9 +100,9 @@ export interface ComparisonEncoder {
   ): void;
 }
 
-export function loadComparisonCodec(
-  schemaPath = packagePath('schemas/comparison.avsc'),
-): AvroCodec<Comparison> {
+export const COMPARISON_SCHEMA_PATH = packagePath('schemas/comparison.avsc');
+
+export function loadComparisonCodec(schemaPath = COMPARISON_SCHEMA_PATH): AvroCodec<Comparison> {
   return createAvroCodec<Comparison>(loadAvroSchema(schemaPath));
 }
 
@@ -150,7 +150,7 @@ function writeOutcome(
 }
 
 export function createComparisonEncoder(
-  codec: AvroCodec<Comparison> = loadComparisonCodec(),
+  codec: RecordEncoder<Comparison> = loadComparisonCodec(),
 ): ComparisonEncoder {
   // Rewritten for every row and encoded at once: avsc copies it into the row's bytes.
   const scratch: Comparison = {

@@ -1,6 +1,7 @@
 export {
   type ChallengerScores,
   type ChampionScores,
+  COMPARISON_SCHEMA_PATH,
   type ComparedManifest,
   type ComparedModel,
   type Comparison,

@@ -4,16 +4,15 @@
  * is fetched, so a misconfiguration fails at start with one clear message instead of dead-lettering the
  * stream.
  */
+
+import type avro from 'avsc';
 import { type AdminServer, metricsRoute, startAdminServer } from '../admin/index.js';
-import { type AvroCodec, createAvroCodec, loadAvroSchema } from '../codec/index.js';
 import type { Config } from '../config/index.js';
 import type { Deployments } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
-import type { DecodedRecord } from '../features/index.js';
 import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
 import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
 import { createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
-import type { Prediction } from '../routing/index.js';
 import {
   disabledTelemetry,
   type Logger,
@@ -22,6 +21,7 @@ import {
   registerPipelineMetrics,
   type Telemetry,
 } from '../telemetry/index.js';
+import { openCodecs } from './codecs.js';
 import { type ServiceDeployments, startDeployments } from './deployments.js';
 import { healthRoutes, type Readiness, trackReadiness } from './health.js';
 
@@ -55,18 +55,20 @@ export interface ServiceOptions {
 
 const REQUIRED_INPUT_FIELDS = ['event_id', 'event_time'];
 
-function requireFields(codec: AvroCodec<DecodedRecord>, path: string): void {
-  const fields = new Set(
-    (codec.type as unknown as { fields: { name: string }[] }).fields?.map((f) => f.name),
-  );
+function requireFields(type: avro.Type, origin: string): void {
+  const fields = new Set((type as unknown as { fields: { name: string }[] }).fields?.map((f) => f.name));
   const missing = REQUIRED_INPUT_FIELDS.filter((field) => !fields.has(field));
   if (missing.length > 0) {
     throw new ConfigurationError(
       'SCHEMA_INVALID',
-      `input schema ${path} lacks ${missing.join(', ')}, which predictions carry`,
+      `input schema ${origin} lacks ${missing.join(', ')}, which predictions carry`,
     );
   }
 }
+
+/** What /readyz names as failing while a batch is retried. */
+const failingComponent = (error: unknown) =>
+  error instanceof StreamscoreError && error.code === 'REGISTRY_UNAVAILABLE' ? 'schema registry' : 'delivery';
 
 function withDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -84,13 +86,12 @@ export async function startService(
   logger: Logger,
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const inputCodec = createAvroCodec<DecodedRecord>(loadAvroSchema(config.input.schema));
-  requireFields(inputCodec, config.input.schema);
-  const outputCodec = createAvroCodec<Prediction>(loadAvroSchema(config.output.schema));
+  const codecs = await openCodecs(config, logger);
+  requireFields(codecs.input.type, codecs.inputOrigin);
 
   const { model } = config;
   const executor = createExecutor({ workers: model.workers, intraOpThreads: model.intraOpThreads });
-  const pool = createModelPool(inputCodec.type, executor, {
+  const pool = createModelPool(codecs.input.type, executor, {
     batching: { maxBatchSize: model.maxBatchSize, maxDelayMicros: model.maxDelayMicros },
     cache: model.cacheEnabled ? { maxEntries: model.cacheMaxEntries, ttlMs: model.cacheTtlMs } : undefined,
   });
@@ -113,7 +114,7 @@ export async function startService(
     maxMs: config.output.retryMaxMs,
     signal: stopping.signal,
     onRetry: (error: unknown, attempt: number, waitMs: number) => {
-      readiness.failing('delivery', error instanceof Error ? error.message : String(error));
+      readiness.failing(failingComponent(error), error instanceof Error ? error.message : String(error));
       logger.warn({ err: error, attempt, waitMs }, 'infrastructure failure; retrying');
     },
   };
@@ -162,6 +163,7 @@ export async function startService(
       await admin?.close();
       await pool.close();
       await executor.close();
+      codecs.close();
       observer.close();
       metrics.close();
       health.close();
@@ -200,8 +202,9 @@ export async function startService(
     );
 
     const pipeline = createScoringPipeline({
-      inputCodec,
-      outputCodec,
+      inputCodec: codecs.input,
+      outputCodec: codecs.predictions,
+      comparisonCodec: codecs.comparisons,
       pool,
       plan: () => opened.controller.plan(),
       variant: model.variant,

@@ -45,7 +45,7 @@ describe('Avro codec', () => {
     const moto = codec.encode({ ...event, channel: 'MOTO' });
     const at = pos.findIndex((byte, index) => byte !== moto[index]);
     const spoiled = Buffer.from(pos);
-    spoiled[at] = 2 * 9; // zig-zag 9: there are four symbols
+    spoiled[at] = 2 * 9; // zig-zag 9: there are five symbols
     expect(codeOf(spoiled)).toBe('RECORD_UNDECODABLE');
   });
 

@@ -56,6 +56,34 @@ describe('configuration', () => {
     );
   });
 
+  it('asks for a registry URL when a format needs one, and keeps registry settings to confluent', () => {
+    expect(() => loadConfig({ env: { STREAMSCORE_INPUT_FORMAT: 'confluent' } })).toThrow(
+      /need a schema registry URL.*at registry\.urls/s,
+    );
+    expect(() => loadConfig({ env: { STREAMSCORE_OUTPUT_FORMAT: 'confluent' } })).toThrow(/registry URL/);
+    expect(() =>
+      loadConfig({
+        env: {
+          STREAMSCORE_REGISTRY_URLS: 'http://registry:8081',
+          STREAMSCORE_INPUT_READER_SUBJECT: 'tx-value',
+        },
+      }),
+    ).toThrow(/format confluent only.*at input\.readerSubject/s);
+    expect(() =>
+      loadConfig({
+        env: { STREAMSCORE_INPUT_FORMAT: 'confluent', STREAMSCORE_REGISTRY_URLS: 'registry:8081' },
+      }),
+    ).toThrow(/registry\.urls/);
+    const config = loadConfig({
+      env: {
+        STREAMSCORE_INPUT_FORMAT: 'confluent',
+        STREAMSCORE_REGISTRY_URLS: 'http://a:8081/apis/ccompat/v7, https://b:8081',
+      },
+    });
+    expect(config.registry.urls).toEqual(['http://a:8081/apis/ccompat/v7', 'https://b:8081']);
+    expect(config.output.format).toBe('avro');
+  });
+
   it('refuses an unreadable or malformed file with its path', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'streamscore-config-'));
     const file = join(directory, 'broken.json');

@@ -308,6 +308,9 @@ describe('a failing canary', () => {
     state = scenario.service.deployments.controller.state;
     warned = scenario.lines.find((line) => line.msg === 'canary rolled back automatically');
     await readPredictions(scenario.topics.output, events.length);
+    // A reader sees a batch's records before the producer's acknowledgement reaches the instance, and the
+    // counters move on that acknowledgement.
+    await eventually(() => scenario.service.counters.recordsIn === events.length, 30_000);
   });
 
   afterAll(async () => {

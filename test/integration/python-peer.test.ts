@@ -10,8 +10,6 @@
  * The peer's venv is made by `bash scripts/peers/setup.sh` (CI runs it); without it this file fails.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Message } from 'kafkajs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -25,12 +23,10 @@ import {
   ScoringStatus,
 } from '../../src/routing/index.js';
 import { connectedProducer, createTopics, testKafka, uniqueName } from '../support/kafka.js';
+import { PEER_PYTHON, requirePeerVenv } from '../support/peers.js';
 
 const { OK, TIMEOUT, ERROR, SHED } = ScoringStatus;
-const PYTHON = packagePath('.cache/peers-venv/bin/python');
 const PEER = packagePath('scripts/peers/read_comparisons.py');
-const STAMP = packagePath('.cache/peers-venv/.requirements.sha256');
-const SETUP = 'bash scripts/peers/setup.sh';
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
 const topic = uniqueName('peer-comparisons');
@@ -147,7 +143,7 @@ interface PeerLine {
 
 const run = promisify(execFile);
 async function peer(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(PYTHON, [PEER, '--bootstrap', brokers.join(','), ...args], {
+  return run(PEER_PYTHON, [PEER, '--bootstrap', brokers.join(','), ...args], {
     cwd: packagePath(''),
     timeout: 60_000,
   });
@@ -157,20 +153,6 @@ async function peerFailure(...args: string[]): Promise<{ code: number; stderr: s
     () => ({ code: 0, stderr: '' }),
     (error: { code: number; stderr: string }) => error,
   );
-}
-
-/** Fails, naming the fix, when the venv is missing or was built from other requirements. */
-function requirePeerVenv(): void {
-  const requirements = readFileSync(packagePath('scripts/peers/requirements.txt'));
-  const wanted = createHash('sha256').update(requirements).digest('hex');
-  if (!existsSync(PYTHON)) {
-    throw new Error(`the Python peer's venv is missing (${PYTHON}); run \`${SETUP}\` (CI runs it)`);
-  }
-  if (!existsSync(STAMP) || readFileSync(STAMP, 'utf8').trim() !== wanted) {
-    throw new Error(
-      `the Python peer's venv is not built from scripts/peers/requirements.txt; run \`${SETUP}\``,
-    );
-  }
 }
 
 /** Every record the topic holds, aborted ones included, as a read_uncommitted consumer sees them. */

@@ -234,8 +234,8 @@ export function malformedCorpus(event: CardTransaction): MalformedKind[] {
       code: 'RECORD_UNDECODABLE',
     },
     {
-      name: 'channel enum index 4 (one past the last symbol)',
-      value: withFieldBytes(base, 'channel', avroLong(4n)),
+      name: 'channel enum index 5 (one past the last symbol)',
+      value: withFieldBytes(base, 'channel', avroLong(5n)),
       code: 'RECORD_UNDECODABLE',
     },
     {

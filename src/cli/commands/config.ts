@@ -7,6 +7,15 @@ interface ConfigFlags {
   show: boolean;
 }
 
+/** A URL's user information is a credential too. */
+function withoutCredentials(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.username === '' && parsed.password === '') return url;
+  parsed.username = '***';
+  parsed.password = '';
+  return parsed.href;
+}
+
 export function registerConfig(program: Command): void {
   program
     .command('config')
@@ -19,6 +28,11 @@ export function registerConfig(program: Command): void {
         const masked = {
           ...config,
           kafka: { ...config.kafka, saslPassword: config.kafka.saslPassword ? '***' : '' },
+          registry: {
+            ...config.registry,
+            password: config.registry.password ? '***' : '',
+            urls: config.registry.urls.map(withoutCredentials),
+          },
         };
         process.stdout.write(`${JSON.stringify(masked, null, 2)}\n`);
         return;

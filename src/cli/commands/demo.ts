@@ -3,7 +3,7 @@ import { connectPublisher, type Follower, type Publisher } from '../../kafka/ind
 import type { Prediction } from '../../routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../sample/index.js';
 import type { RunningService } from '../../service/index.js';
-import { eventCodec, predictionCodec } from '../clients.js';
+import { eventEncoder, predictionDecoder } from '../clients.js';
 import { createRuntime, type GlobalOptions, onShutdownSignal, startUnlessStopped } from '../runtime.js';
 import { produceEvents, tailPredictions } from '../sample-stream.js';
 import { positiveNumber } from './produce.js';
@@ -71,7 +71,7 @@ export function registerDemo(program: Command): void {
       process.stdout.write(
         `streamscore demo: ${flags.rate} events/s into '${runtime.config.input.topic}', predictions from '${runtime.config.output.topic}'. Ctrl-C stops.\n\n`,
       );
-      tail = await tailPredictions(runtime, predictionCodec(runtime), {
+      tail = await tailPredictions(runtime, predictionDecoder(runtime), {
         topic: runtime.config.output.topic,
         fromBeginning: false,
         onPrediction: (prediction) => {
@@ -82,7 +82,7 @@ export function registerDemo(program: Command): void {
       });
       void produceEvents(
         publisher,
-        eventCodec(runtime),
+        await eventEncoder(runtime),
         sampleTransactions({ seed: Date.now() % 1_000_000, startTime: Date.now() }),
         {
           topic: runtime.config.input.topic,

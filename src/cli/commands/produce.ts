@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { connectPublisher } from '../../kafka/index.js';
 import { sampleTransactions } from '../../sample/index.js';
-import { eventCodec } from '../clients.js';
+import { eventEncoder } from '../clients.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 import { produceEvents } from '../sample-stream.js';
 
@@ -37,7 +37,7 @@ export function registerProduce(program: Command): void {
       const started = performance.now();
       const sent = await produceEvents(
         publisher,
-        eventCodec(runtime),
+        await eventEncoder(runtime),
         sampleTransactions({ seed: flags.seed }),
         {
           topic: runtime.config.input.topic,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Follower } from '../../kafka/index.js';
-import { predictionCodec } from '../clients.js';
+import { predictionDecoder } from '../clients.js';
 import { createRuntime, type GlobalOptions, onShutdownSignal } from '../runtime.js';
 import { formatPrediction, tailPredictions } from '../sample-stream.js';
 import { positiveNumber } from './produce.js';
@@ -23,7 +23,7 @@ export function registerTail(program: Command): void {
       let printed = 0;
       let follower: Promise<Follower> | undefined;
       onShutdownSignal(runtime.logger, async () => (await follower)?.disconnect());
-      follower = tailPredictions(runtime, predictionCodec(runtime), {
+      follower = tailPredictions(runtime, predictionDecoder(runtime), {
         topic: runtime.config.output.topic,
         fromBeginning: flags.fromBeginning,
         onPrediction: (prediction) => {

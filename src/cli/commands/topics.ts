@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
+import { loadAvroSchema } from '../../codec/index.js';
 import { createMissingTopics, ensureControlTopic } from '../../kafka/index.js';
+import { COMPARISON_SCHEMA_PATH } from '../../routing/index.js';
+import { openRegistry, subjectFor } from '../../service/index.js';
 import { createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { positiveNumber } from './produce.js';
 
@@ -32,6 +35,34 @@ export async function createServiceTopics(
   return control ? [...created, config.deployments.topic] : created;
 }
 
+/**
+ * Registers the input, prediction and comparison schemas under their topics' subjects, for a registry
+ * where the service itself may not register (registry.autoRegister off); returns subject → id.
+ */
+export async function registerServiceSchemas({ config }: Runtime): Promise<Record<string, number>> {
+  const registry = openRegistry(config);
+  try {
+    const schemas = [
+      [config.input.topic, config.input.schema],
+      [config.output.topic, config.output.schema],
+      [config.experiments.comparisonTopic, COMPARISON_SCHEMA_PATH],
+    ] as const;
+    const ids: Record<string, number> = {};
+    for (const [topic, path] of schemas) {
+      const type = loadAvroSchema(path);
+      const subject = subjectFor(config, topic, type);
+      ids[subject] = await registry.register(subject, JSON.stringify(type.schema()));
+    }
+    return ids;
+  } finally {
+    registry.close();
+  }
+}
+
+interface CreateFlags extends TopicLayout {
+  registerSchemas: boolean;
+}
+
 export function registerTopics(program: Command): void {
   const topics = program.command('topics').description('Manage the topics streamscore reads and writes.');
   topics
@@ -41,9 +72,18 @@ export function registerTopics(program: Command): void {
     )
     .option('-p, --partitions <n>', 'partitions per topic', positiveNumber, 3)
     .option('--replication-factor <n>', 'replicas per partition', positiveNumber, 1)
-    .action(async (flags: TopicLayout, command: Command) => {
+    .option(
+      '--register-schemas',
+      'also register the input, prediction and comparison schemas in the schema registry (registry.urls)',
+      false,
+    )
+    .action(async (flags: CreateFlags, command: Command) => {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
       const created = await createServiceTopics(runtime, flags);
       runtime.logger.info({ created }, created.length ? `created ${created.join(', ')}` : 'all topics exist');
+      if (flags.registerSchemas) {
+        const registered = await registerServiceSchemas(runtime);
+        runtime.logger.info({ registered }, `registered ${Object.keys(registered).join(', ')}`);
+      }
     });
 }

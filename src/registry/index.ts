@@ -1,0 +1,6 @@
+export {
+  createRegistryClient,
+  type RegisteredSchema,
+  type RegistryClient,
+  type RegistrySettings,
+} from './client.js';
