@@ -23,6 +23,8 @@ import {
   sustainedRate,
   verdict,
 } from './lib/format.js';
+import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
+import type { RegistryResult } from './lib/registry-summary.js';
 import { RESULTS_DIRECTORY, type RunEnvironment } from './lib/results.js';
 import { type DrainRun, harnessBound, type MaxRateSearch, type OpenLoopRun } from './lib/scenarios.js';
 import type { ShadowResult } from './lib/shadow.js';
@@ -58,9 +60,10 @@ interface CacheFile extends ResultFile {
 }
 type SoakFile = ResultFile & SoakResult;
 type ShadowFile = ResultFile & ShadowResult;
+type RegistryFile = ResultFile & RegistryResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
-const OWN_SCENARIOS = new Set(['layers', 'throughput', 'latency', 'cache', 'soak', 'shadow']);
+const OWN_SCENARIOS = new Set(['layers', 'throughput', 'latency', 'cache', 'soak', 'shadow', 'registry']);
 
 export { verdict } from './lib/format.js';
 /** Also where the verdict tests find them. */
@@ -120,6 +123,7 @@ function targetsSection(
   latency: LatencyFile | undefined,
   soak: SoakFile | undefined,
   shadow: ShadowFile | undefined,
+  registry: RegistryFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -151,6 +155,7 @@ function targetsSection(
     );
   }
   if (shadow) lines.push(...shadowTargetRows(shadow));
+  if (registry) lines.push(registryTargetRow(registry));
   if (soak) {
     lines.push(
       `| resident memory over the soak | within ±${percent(soak.memory.maxDeviation)} of ${integer(soak.memory.meanRssMiB)} MiB over ${integer(soak.soakSeconds)} s${soak.quick ? ' (a --quick soak, not the 10-minute one)' : ''}; trend ${soak.memory.rssSlopeMiBPerMinute.toFixed(2)} MiB/min | ±10% | ${verdict(soak.memory.maxDeviation <= 0.1)} |`,
@@ -382,6 +387,7 @@ export function generateReport(): string[] {
   const cache = byScenario<CacheFile>(results, 'cache');
   const soak = byScenario<SoakFile>(results, 'soak');
   const shadow = byScenario<ShadowFile>(results, 'shadow');
+  const registry = byScenario<RegistryFile>(results, 'registry');
   const written: string[] = [];
 
   if (latency) {
@@ -422,7 +428,7 @@ export function generateReport(): string[] {
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak, shadow),
+    ...targetsSection(throughput, latency, soak, shadow, registry),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
     ...latencySection(latency),
@@ -430,6 +436,7 @@ export function generateReport(): string[] {
     ...searchSection(throughput),
     ...soakSection(soak),
     ...(shadow ? shadowMarkdown(shadow) : []),
+    ...(registry ? registryMarkdown(registry) : []),
     ...METHOD,
   ];
   if (others.length > 0) {

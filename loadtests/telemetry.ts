@@ -126,9 +126,9 @@ async function main(): Promise<void> {
     for (const sampling of [0.1, 1]) {
       const topic = uniqueName(`telemetry-backlog-${sampling}`);
       await createTopics(kafka, [topic, `${topic}.DLT`], options.partitions);
-      await publishBacklog(kafka, topic, createEventSource('unique'), options.drainBacklog, (sequence) =>
-        producerTraceparent(sequence, sampling),
-      );
+      await publishBacklog(kafka, topic, createEventSource('unique'), options.drainBacklog, {
+        headers: (sequence) => producerTraceparent(sequence, sampling),
+      });
       backlogs.set(sampling, topic);
     }
     for (let round = 1; round <= rounds; round++) {

@@ -5,12 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
+import type { CardTransaction } from '../../src/sample/index.js';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, type EventSource, eventCodec, type StreamKind } from './events.js';
 import { harnessProducer, joinedConsumer, type OpenLoopResult, runOpenLoop } from './open-loop.js';
 import type { BenchOptions } from './options.js';
 import type { RampRates } from './schedule.js';
 import {
+  type RecordFormat,
   type RunningTarget,
   startTarget,
   TARGET_LABELS,
@@ -49,6 +51,17 @@ export interface TargetSetup {
   challengers?: string[];
   /** Where the target writes a CPU profile of its main thread over the measured window. */
   profilePath?: string;
+  /** Service only: input and output format; plain Avro when absent. */
+  format?: RecordFormat;
+  /** Service only: the schema registry's base URL (registry.urls), which format confluent needs. */
+  registryUrl?: string;
+  /**
+   * Called with the run's output topics before the target starts, so that what the target creates for them
+   * (a registry subject) can be removed however the run ends.
+   */
+  onOutputTopics?: (topics: OutputTopics) => void;
+  /** Drains only: the first prediction the target published, as it arrives (a look at its format). */
+  onFirstOutput?: (value: Buffer | null) => void;
   /** Called once the target has stopped, before the run's topics are deleted: a look at what it published. */
   inspectOutput?: (topics: OutputTopics) => Promise<void>;
 }
@@ -77,6 +90,8 @@ async function withTarget<T>(
   setup: TargetSetup,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
+  const { onOutputTopics, onFirstOutput, inspectOutput, ...settings } = setup;
+  onOutputTopics?.(outputTopicsOf(outputTopic, setup));
   const target = await startTarget(kind, {
     brokers: context.options.brokers,
     inputTopic,
@@ -84,10 +99,7 @@ async function withTarget<T>(
     groupId,
     model: context.options.model,
     sampleIntervalMs: context.options.sampleSeconds * 1000,
-    ...(setup.telemetry ? { telemetry: setup.telemetry } : {}),
-    ...(setup.modelRepository ? { modelRepository: setup.modelRepository } : {}),
-    ...(setup.challengers ? { challengers: setup.challengers } : {}),
-    ...(setup.profilePath ? { profilePath: setup.profilePath } : {}),
+    ...settings,
   });
   let stopped = false;
   try {
@@ -95,7 +107,7 @@ async function withTarget<T>(
     const value = await use(target);
     stopped = true;
     const stats = await target.stop();
-    await setup.inspectOutput?.(outputTopicsOf(outputTopic, setup));
+    await inspectOutput?.(outputTopicsOf(outputTopic, setup));
     return { value, stats };
   } finally {
     if (!stopped) await target.stop().catch(() => undefined);
@@ -287,14 +299,24 @@ export async function searchMaxRate(
 
 const BACKLOG_CHUNK = 2_000;
 
+/** How publishBacklog writes a record beyond its key, the event's account. */
+export interface BacklogRecords {
+  /** The record's headers; none when absent. */
+  headers?: (sequence: number) => IHeaders;
+  /** The record's value; plain Avro when absent. */
+  encode?: (event: CardTransaction) => Buffer;
+}
+
+/** Publishes events 0 to `count` - 1 of `source`; returns the bytes of the values published. */
 export async function publishBacklog(
   kafka: Kafka,
   topic: string,
   source: EventSource,
   count: number,
-  headersFor?: (sequence: number) => IHeaders,
-): Promise<void> {
+  { headers, encode = (event) => eventCodec.encode(event) }: BacklogRecords = {},
+): Promise<number> {
   const producer = harnessProducer(kafka);
+  let bytes = 0;
   await producer.connect();
   try {
     for (let start = 0; start < count; start += BACKLOG_CHUNK * 4) {
@@ -303,11 +325,9 @@ export async function publishBacklog(
         const messages: Message[] = [];
         for (let sequence = chunk; sequence < Math.min(count, chunk + BACKLOG_CHUNK); sequence++) {
           const event = source.next(sequence);
-          messages.push({
-            key: event.account_id,
-            value: eventCodec.encode(event),
-            ...(headersFor ? { headers: headersFor(sequence) } : {}),
-          });
+          const value = encode(event);
+          bytes += value.length;
+          messages.push({ key: event.account_id, value, ...(headers ? { headers: headers(sequence) } : {}) });
         }
         sends.push(producer.send({ topic, messages, acks: -1 }));
       }
@@ -316,6 +336,7 @@ export async function publishBacklog(
   } finally {
     await producer.disconnect();
   }
+  return bytes;
 }
 
 export interface DrainRun {
@@ -347,6 +368,7 @@ export async function drainCapacity(
   const outputTopic = uniqueName(`${kind}-drain-out`);
   const outputTopics = topicList(outputTopicsOf(outputTopic, setup));
   await createTopics(context.kafka, outputTopics, context.options.partitions);
+  const label = `drain ${TARGET_LABELS[kind]} (${stream}${setup.format ? `, ${setup.format}` : ''})`;
   let outputs = 0;
   let firstBatch = 0;
   let firstAt = 0;
@@ -358,6 +380,7 @@ export async function drainCapacity(
       firstBatch = values.length;
       // The target's CPU and event-loop figures cover the same span as the rate.
       current?.mark();
+      setup.onFirstOutput?.(values[0] ?? null);
     }
     outputs += values.length;
     lastAt = receivedAt;
@@ -380,12 +403,12 @@ export async function drainCapacity(
           if (outputs > 0 && now - lastAt > STALL_SECONDS * 1000) {
             stalled = true;
             process.stderr.write(
-              `  drain ${TARGET_LABELS[kind]} (${stream}): stalled at ${outputs}/${backlog}, no output for ${STALL_SECONDS} s\n`,
+              `  ${label}: stalled at ${outputs}/${backlog}, no output for ${STALL_SECONDS} s\n`,
             );
             return false;
           }
           if (now - progressAt >= 1_000) {
-            process.stderr.write(`  drain ${TARGET_LABELS[kind]} (${stream}): ${outputs}/${backlog}\n`);
+            process.stderr.write(`  ${label}: ${outputs}/${backlog}\n`);
             progressAt = now;
           }
           await sleep(50);

@@ -2,7 +2,19 @@
  * The shadow benchmark's part of BENCHMARKS.md: its two rows in the targets table and its own section,
  * also printed by loadtests/shadow.ts at the end of a run.
  */
-import { integer, latencyCells, micros, ms, percent, rate, ratio, sustainedRate, verdict } from './format.js';
+import {
+  drainRates,
+  integer,
+  latencyCells,
+  micros,
+  ms,
+  percent,
+  rate,
+  ratio,
+  signedMicros,
+  sustainedRate,
+  verdict,
+} from './format.js';
 import {
   MOSTLY_SCORED,
   roundOrder,
@@ -22,8 +34,6 @@ const PROFILE_FUNCTIONS_SHOWN = 8;
 
 const searchOf = (result: ShadowResult, variant: ShadowVariant) =>
   result.searches.find((entry) => entry.variant === variant)!;
-
-const signedMicros = (value: number) => `${value >= 0 ? '+' : '−'}${micros(Math.abs(value))}`;
 
 /** "97.3% (2.1% late, 0.6% shed)": the share of the shadow's rows it scored, and what became of the rest. */
 export function shadowRowsCell(rows: ShadowRowCounts): string {
@@ -63,16 +73,11 @@ export function shadowTargetRows(stored: ShadowResult): string[] {
   ];
 }
 
-function drainCell(result: ShadowResult, variant: ShadowVariant): string {
-  const own = result.drains.filter((entry) => entry.variant === variant);
-  const median = result.summary[variant].medianDrainRate;
-  const cells = own.map(({ drain }) =>
-    drain.completed
-      ? integer(drain.rate)
-      : `${drain.stalled ? 'stalled' : 'timed out'} at ${integer(drain.outputs)} of ${integer(drain.backlog)}`,
+const drainCell = (result: ShadowResult, variant: ShadowVariant) =>
+  drainRates(
+    result.summary[variant].medianDrainRate,
+    result.drains.filter((entry) => entry.variant === variant).map((entry) => entry.drain),
   );
-  return `${median === null ? 'none caught up' : rate(median)} (${cells.join('; ')})`;
-}
 
 function introduction(result: ShadowResult): string[] {
   const { repository } = result;

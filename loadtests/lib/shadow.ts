@@ -11,7 +11,7 @@
  * features and the same cost per row, and its own cache entries, as a retrained candidate would.
  */
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packagePath } from '../../src/config/index.js';
 import { listVersions, selectVersion } from '../../src/models/index.js';
@@ -19,6 +19,7 @@ import { createTopics, deleteTopics, topicPayloadBytes, uniqueName } from './bro
 import { type CpuProfile, functionOf, IDLE, partOf, selfTimes } from './cpu-profile.js';
 import { createEventSource } from './events.js';
 import type { BenchOptions } from './options.js';
+import { alternate, drainOutcome, loadAverage, median } from './rounds.js';
 import {
   type BenchContext,
   createBisection,
@@ -103,12 +104,6 @@ export async function prepareShadowRepository(model: string): Promise<ShadowRepo
     remove: () => rm(directory, { recursive: true, force: true }),
   };
 }
-
-/**
- * The machine's 1-minute load average when a run started. Others share this machine: a figure taken at a
- * load well above its 2 cores says so beside it.
- */
-const loadAverage = () => Math.round(loadavg()[0]! * 100) / 100;
 
 export interface ShadowDrain {
   variant: ShadowVariant;
@@ -231,12 +226,6 @@ export interface ShadowResult {
   summary: ShadowSummary;
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-
 export const noShadowRows = (): ShadowRowCounts => ({ ok: 0, timeout: 0, error: 0, shed: 0 });
 
 export function addShadowRows(total: ShadowRowCounts, rows: ShadowRowCounts): ShadowRowCounts {
@@ -250,9 +239,8 @@ export function addShadowRows(total: ShadowRowCounts, rows: ShadowRowCounts): Sh
 
 export const shadowRowsGiven = (rows: ShadowRowCounts) => rows.ok + rows.timeout + rows.error + rows.shed;
 
-/** Champion alone first in odd rounds, second in even ones, so neither always runs on a warmer broker. */
-export const roundOrder = (round: number): ShadowVariant[] =>
-  round % 2 === 1 ? ['alone', 'shadow'] : ['shadow', 'alone'];
+/** Champion alone first in odd rounds, second in even ones (see lib/rounds.ts). */
+export const roundOrder = (round: number): ShadowVariant[] => alternate(round, ['alone', 'shadow']);
 
 const finished = (drain: DrainRun) => drain.completed;
 
@@ -475,12 +463,7 @@ async function alternatingDrains(
             : {}),
         });
         drains.push({ variant, round, loadAverage: startLoad, drain });
-        process.stderr.write(
-          `  ${SHADOW_VARIANT_LABELS[variant]}, round ${round}: ` +
-            (drain.completed
-              ? `drained at ${drain.rate.toFixed(0)}/s, ${drain.stats.cpuMicrosPerOutput.toFixed(1)} µs CPU per record\n`
-              : `${drain.stalled ? 'stalled' : 'ran out of time'} after ${drain.outputs} of ${drain.backlog}\n`),
-        );
+        process.stderr.write(`  ${SHADOW_VARIANT_LABELS[variant]}, round ${round}: ${drainOutcome(drain)}\n`);
       }
     }
   } finally {

@@ -33,7 +33,14 @@ export interface TargetConfig {
    * Their comparisons go to `<outputTopic>.comparisons`, which must exist.
    */
   challengers?: string[];
+  /** Service only: input.format and output.format; the service's default (plain Avro) when absent. */
+  format?: RecordFormat;
+  /** Service only: registry.urls, the schema registry format confluent reads and writes through. */
+  registryUrl?: string;
 }
+
+/** How the service reads its input and writes its output: plain Avro, or the Confluent wire format. */
+export type RecordFormat = 'avro' | 'confluent';
 
 export interface TelemetrySetting {
   /** Head sampling ratio of traces this service starts (parentbased_traceidratio). */

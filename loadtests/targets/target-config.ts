@@ -3,12 +3,13 @@ import { type Config, loadConfig } from '../../src/config/index.js';
 import type { TargetConfig } from '../lib/targets.js';
 
 export function serviceConfig(target: TargetConfig, clientId: string): Config {
+  const format = target.format ? { format: target.format } : {};
   return loadConfig({
     env: {},
     overrides: {
       kafka: { brokers: target.brokers, clientId },
-      input: { topic: target.inputTopic, groupId: target.groupId },
-      output: { topic: target.outputTopic },
+      input: { topic: target.inputTopic, groupId: target.groupId, ...format },
+      output: { topic: target.outputTopic, ...format },
       // Hot reload polls the disk; nothing changes the repository during a benchmark.
       model: {
         name: target.model,
@@ -16,6 +17,7 @@ export function serviceConfig(target: TargetConfig, clientId: string): Config {
         ...(target.modelRepository ? { repository: target.modelRepository } : {}),
       },
       ...(target.challengers ? { experiments: { challengers: target.challengers } } : {}),
+      ...(target.registryUrl ? { registry: { urls: [target.registryUrl] } } : {}),
       admin: { port: 0 },
       log: { level: 'warn' },
     },

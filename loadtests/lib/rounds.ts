@@ -1,0 +1,29 @@
+/**
+ * What the benchmarks comparing variants in alternating rounds of one run share (lib/shadow.ts,
+ * lib/registry-drain.ts): the order within a round, the machine's load when a run started, medians over
+ * the rounds, and the line a drain leaves on the terminal.
+ */
+import { loadavg } from 'node:os';
+import type { DrainRun } from './scenarios.js';
+
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * The machine's 1-minute load average when a run started. Others share this machine: a figure taken at a
+ * load well above its 2 cores says so beside it.
+ */
+export const loadAverage = () => Math.round(loadavg()[0]! * 100) / 100;
+
+/** The first variant first in odd rounds, second in even ones, so neither always runs on a warmer broker. */
+export const alternate = <T>(round: number, [first, second]: readonly [T, T]): T[] =>
+  round % 2 === 1 ? [first, second] : [second, first];
+
+/** How a drain ended, for the terminal: its rate and CPU per record, or how far it got. */
+export const drainOutcome = (drain: DrainRun) =>
+  drain.completed
+    ? `drained at ${drain.rate.toFixed(0)}/s, ${drain.stats.cpuMicrosPerOutput.toFixed(1)} µs CPU per record`
+    : `${drain.stalled ? 'stalled' : 'ran out of time'} after ${drain.outputs} of ${drain.backlog}`;
