@@ -3,9 +3,14 @@
  * Small on purpose: node:http, JSON in and out (text where a route says so), a route table. It listens on localhost unless
  * configured otherwise, because rollback is an operation, not a public API.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { StreamscoreError } from '../errors/index.js';
+import type { Config } from '../config/index.js';
+import { ConfigurationError, StreamscoreError } from '../errors/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { createAccessPolicy } from './access.js';
 
 export interface AdminResponse {
   status: number;
@@ -61,10 +66,15 @@ function match(pattern: string, path: string): Record<string, string> | undefine
   return params;
 }
 
-function send(response: ServerResponse, { status, body, contentType }: AdminResponse): void {
+function send(
+  response: ServerResponse,
+  { status, body, contentType }: AdminResponse,
+  headers: Record<string, string> = {},
+): void {
   const asText = contentType !== undefined && typeof body === 'string';
   const text = asText ? body : JSON.stringify(body);
   response.writeHead(status, {
+    ...headers,
     'content-type': asText ? contentType : 'application/json',
     'content-length': Buffer.byteLength(text),
   });
@@ -85,12 +95,64 @@ async function route(routes: readonly AdminRoute[], request: IncomingMessage): P
     : { status: 404, body: { error: 'not found' } };
 }
 
+function readPem(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigurationError('CONFIG_INVALID', `cannot read ${setting} (${path}): ${reason}`);
+  }
+}
+
+/** HTTPS when admin.tlsCertFile is set, asking for (not requiring) client certificates of admin.tlsClientCaFile. */
+function listenerServer(settings: Config['admin'], listener: RequestListener) {
+  if (!settings.tlsCertFile) return createServer(listener);
+  const clientCa = settings.tlsClientCaFile
+    ? { ca: readPem(settings.tlsClientCaFile, 'admin.tlsClientCaFile'), requestCert: true }
+    : {};
+  return createHttpsServer(
+    {
+      cert: readPem(settings.tlsCertFile, 'admin.tlsCertFile'),
+      key: readPem(settings.tlsKeyFile, 'admin.tlsKeyFile'),
+      // Readers (probes, scrapers) come without certificates; the access policy decides per request.
+      rejectUnauthorized: false,
+      ...clientCa,
+    },
+    listener,
+  );
+}
+
 export async function startAdminServer(
-  host: string,
-  port: number,
+  settings: Config['admin'],
   routes: readonly AdminRoute[],
+  logger: Logger,
 ): Promise<AdminServer> {
-  const server = createServer((request, response) => {
+  const { host, port } = settings;
+  const access = createAccessPolicy({
+    host,
+    token: settings.token,
+    clientCertificates: settings.tlsClientCaFile !== '',
+  });
+  const server = listenerServer(settings, (request, response) => {
+    const verdict = access(request);
+    if (!verdict.allowed) {
+      logger.warn(
+        {
+          caller: request.socket.remoteAddress,
+          method: request.method,
+          path: request.url,
+          status: verdict.status,
+        },
+        `admin request refused: ${verdict.reason}`,
+      );
+      const challenge: Record<string, string> =
+        verdict.status === 401 ? { 'www-authenticate': 'Bearer realm="streamscore"' } : {};
+      send(response, { status: verdict.status, body: { error: verdict.reason } }, challenge);
+      return;
+    }
+    if (request.method !== 'GET') {
+      logger.info({ caller: verdict.caller, method: request.method, path: request.url }, 'admin request');
+    }
     route(routes, request).then(
       (result) => send(response, result),
       (error: unknown) => {
@@ -110,8 +172,9 @@ export async function startAdminServer(
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  const scheme = settings.tlsCertFile ? 'https' : 'http';
   return {
-    url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+    url: `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ConfigurationError } from '../errors/index.js';
 import { didYouMean } from './closest-names.js';
 import { type Config, type ConfigInput, configSchema } from './schema.js';
-import { ENV_PREFIX, type Setting, settings } from './settings.js';
+import { ENV_PREFIX, FILE_SUFFIX, type Setting, settings } from './settings.js';
 
 type Section = Record<string, unknown>;
 type RawConfig = Record<string, Section>;
@@ -11,7 +11,11 @@ type RawConfig = Record<string, Section>;
 /** The one STREAMSCORE_* variable that is not a setting: the JSON file's path, as `--config` gives it. */
 const CONFIG_FILE_VARIABLE = `${ENV_PREFIX}CONFIG`;
 /** Every STREAMSCORE_* variable streamscore reads. */
-const knownVariables = [CONFIG_FILE_VARIABLE, ...settings.map((setting) => setting.env)];
+const knownVariables = [
+  CONFIG_FILE_VARIABLE,
+  ...settings.map((setting) => setting.env),
+  ...settings.filter((setting) => setting.secret).map((setting) => `${setting.env}${FILE_SUFFIX}`),
+];
 /** The same without the prefix, which every name shares and so would only dilute the suggestions' distances. */
 const knownVariableSuffixes = knownVariables.map((name) => name.slice(ENV_PREFIX.length));
 const sectionNames = [...new Set(settings.map((setting) => setting.path[0]))];
@@ -115,10 +119,27 @@ function unknownVariables(env: NodeJS.ProcessEnv): string[] {
     );
 }
 
+/** A secret's value from the file `<env>_FILE` names; the message names the variable, never the content. */
+function secretFromFile(setting: Setting, env: NodeJS.ProcessEnv): string | undefined {
+  const variable = `${setting.env}${FILE_SUFFIX}`;
+  const path = env[variable];
+  if (path === undefined) return undefined;
+  if (env[setting.env] !== undefined) {
+    throw new ConfigurationError('CONFIG_INVALID', `set ${setting.env} or ${variable}, not both`);
+  }
+  try {
+    // A trailing newline is what `echo` and most editors leave; no secret ends with one.
+    return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigurationError('CONFIG_INVALID', `cannot read ${variable} (${path}): ${reason}`);
+  }
+}
+
 function readEnv(env: NodeJS.ProcessEnv): RawConfig {
   const raw: RawConfig = {};
   for (const setting of settings) {
-    const value = env[setting.env];
+    const value = setting.secret ? (secretFromFile(setting, env) ?? env[setting.env]) : env[setting.env];
     if (value === undefined) continue;
     const [section, key] = setting.path;
     raw[section] ??= {};

@@ -15,13 +15,26 @@ export const kafkaSchema = z.object({
     .default(['127.0.0.1:9092'])
     .describe('Bootstrap brokers, host:port, comma-separated in the environment.'),
   clientId: z.string().min(1).default('streamscore').describe('Kafka client.id prefix.'),
-  ssl: z.boolean().default(false).describe('Connect with TLS (system CA store).'),
+  ssl: z.boolean().default(false).describe('Connect with TLS (the system CA store, plus kafka.sslCaFile).'),
+  sslCaFile: z
+    .string()
+    .default('')
+    .describe('PEM file of CAs trusted for the brokers, besides the system store.'),
+  sslCertFile: z.string().default('').describe('PEM client certificate, for brokers requiring mutual TLS.'),
+  sslKeyFile: z.string().default('').describe('PEM key of kafka.sslCertFile (never logged).'),
+  sslVerifyHostname: z
+    .boolean()
+    .default(true)
+    .describe("Check that a broker's certificate names the host connected to; false only for tests."),
   saslMechanism: z
     .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512'])
     .default('none')
     .describe('SASL mechanism; username and password are then required.'),
   saslUsername: z.string().default('').describe('SASL username.'),
-  saslPassword: z.string().default('').describe('SASL password (never logged).'),
+  saslPassword: z
+    .string()
+    .default('')
+    .describe('SASL password (never logged); or STREAMSCORE_KAFKA_SASL_PASSWORD_FILE, a file holding it.'),
   connectionTimeoutMs: positiveInt()
     .default(3_000) // three seconds
     .describe('Time to establish a broker connection.'),
@@ -114,7 +127,10 @@ export const registrySchema = z.object({
       "Schema registry base URLs, comma-separated, tried in turn (Apicurio's: <host>/apis/ccompat/v7); needed by format confluent.",
     ),
   username: z.string().default('').describe('Registry basic-auth user.'),
-  password: z.string().default('').describe('Registry basic-auth password (never logged).'),
+  password: z
+    .string()
+    .default('')
+    .describe('Registry basic-auth password (never logged); or STREAMSCORE_REGISTRY_PASSWORD_FILE.'),
   caFile: z
     .string()
     .default('')
@@ -179,6 +195,12 @@ export const modelSchema = z.object({
     .describe('Rows waiting for or in inference beyond which the consumer pauses its partitions.'),
   cacheEnabled: z.boolean().default(true).describe('Cache scores by model version and exact feature row.'),
   cacheMaxEntries: positiveInt().default(100_000).describe('Most cached predictions.'),
+  publicKeyFile: z
+    .string()
+    .default('')
+    .describe(
+      'PEM Ed25519 public key: every version must carry manifest.json.sig, its signature over manifest.json.',
+    ),
   cacheTtlMs: positiveInt()
     .default(300_000) // five minutes
     .describe('How long a cached prediction may be served.'),
@@ -245,6 +267,19 @@ export const adminSchema = z.object({
     .max(65_535)
     .default(9_464)
     .describe('Port of the admin HTTP server; 0 picks a free one.'),
+  token: z
+    .string()
+    .default('')
+    .describe(
+      'Bearer token the routes that change anything require (never logged); or STREAMSCORE_ADMIN_TOKEN_FILE. ' +
+        'Without one they are refused unless the server listens on loopback.',
+    ),
+  tlsCertFile: z.string().default('').describe('PEM certificate: the admin server speaks HTTPS.'),
+  tlsKeyFile: z.string().default('').describe('PEM key of admin.tlsCertFile.'),
+  tlsClientCaFile: z
+    .string()
+    .default('')
+    .describe('PEM CAs whose client certificates may call the routes that change anything (HTTPS only).'),
 });
 
 export const logSchema = z.object({
@@ -283,6 +318,35 @@ export const configSchema = z
         code: 'custom',
         path: ['kafka', 'saslUsername'],
         message: `SASL mechanism ${config.kafka.saslMechanism} needs a username and a password`,
+      });
+    }
+    const { kafka, admin } = config;
+    if (!kafka.ssl && (kafka.sslCaFile || kafka.sslCertFile || kafka.sslKeyFile)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['kafka', 'ssl'],
+        message: 'kafka.sslCaFile, sslCertFile and sslKeyFile need kafka.ssl true',
+      });
+    }
+    if (Boolean(kafka.sslCertFile) !== Boolean(kafka.sslKeyFile)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['kafka', 'sslKeyFile'],
+        message: 'a client certificate needs its key, and a key its certificate',
+      });
+    }
+    if (Boolean(admin.tlsCertFile) !== Boolean(admin.tlsKeyFile)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['admin', 'tlsKeyFile'],
+        message: 'the admin server needs both a certificate and its key for HTTPS',
+      });
+    }
+    if (admin.tlsClientCaFile && !admin.tlsCertFile) {
+      context.addIssue({
+        code: 'custom',
+        path: ['admin', 'tlsClientCaFile'],
+        message: 'client certificates need the admin server on HTTPS (admin.tlsCertFile)',
       });
     }
     const confluent = [config.input, config.output].some(({ format }) => format === 'confluent');

@@ -16,7 +16,18 @@ export interface Setting {
   readonly defaultValue: unknown;
   readonly description: string;
   readonly choices?: readonly string[];
+  /**
+   * Never logged nor shown; may come from a file named by `<env>_FILE` (the Docker and Kubernetes
+   * convention), which keeps it out of the environment that process listings and crash dumps show.
+   */
+  readonly secret: boolean;
 }
+
+/** The settings whose values are credentials. */
+const SECRET_PATHS = new Set(['kafka.saslPassword', 'registry.password', 'admin.token']);
+
+/** Suffix of the variable naming a file that holds a secret setting's value. */
+export const FILE_SUFFIX = '_FILE';
 
 interface JsonSchemaNode {
   type?: string;
@@ -52,6 +63,7 @@ function collectSettings(): Setting[] {
         defaultValue: node.default,
         description: node.description ?? '',
         ...(node.enum ? { choices: node.enum } : {}),
+        secret: SECRET_PATHS.has(`${section}.${key}`),
       });
     }
   }

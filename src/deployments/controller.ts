@@ -2,10 +2,12 @@
  * Makes the model pool serve what the deployment state says: resolves the state against the repository,
  * loads and verifies what it names (champion, standby, challengers) before anything switches, then swaps
  * the serving plan in one assignment, so the next partition batch, and only a whole batch, sees the new
- * plan. A version that fails verification is refused with one ERROR line and not tried again until its
+ * plan. A version that fails verification (its manifest's signature when a public key is configured, its
+ * model file's checksum, its graph) is refused with one ERROR line and not tried again until its
  * manifest changes; whatever was serving keeps serving. With a `latest` champion, the repository is
  * polled and a new version goes live the same way (each instance polls for itself).
  */
+import type { KeyObject } from 'node:crypto';
 import { StreamscoreError } from '../errors/index.js';
 import { type ModelPool, versionId } from '../inference/index.js';
 import { listVersions, type RepositoryVersion, readModelArtifact } from '../models/index.js';
@@ -55,6 +57,8 @@ export interface ControllerOptions {
   repository: string;
   /** How often a `latest` champion looks for new versions; 0 never does. */
   pollIntervalMs: number;
+  /** model.publicKeyFile, read: every version must carry a valid manifest signature. Absent: not checked. */
+  publicKey?: KeyObject | undefined;
 }
 
 const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -102,7 +106,7 @@ export async function startDeploymentController(
     if (pool.isLoaded(id)) return true;
     if (failed.get(id)?.changedAt === version.manifestChangedAt) return false;
     try {
-      await pool.load(await readModelArtifact(version.directory));
+      await pool.load(await readModelArtifact(version.directory, { publicKey: options.publicKey }));
       failed.delete(id);
       return true;
     } catch (error) {

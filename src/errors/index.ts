@@ -44,7 +44,10 @@ export const ErrorCodes = {
   SCHEMA_INVALID: 'configuration',
   MODEL_MANIFEST_INVALID: 'configuration',
   MODEL_CHECKSUM_MISMATCH: 'configuration',
+  /** The ONNX graph's inputs or output differ from what the manifest declares. */
   MODEL_SIGNATURE_MISMATCH: 'configuration',
+  /** model.publicKeyFile is set and manifest.json.sig is missing or does not verify: a version nobody signed. */
+  MANIFEST_SIGNATURE_INVALID: 'configuration',
   TOPIC_MISSING: 'configuration',
   /** A deployment decision that cannot be taken (no version to roll back to, no such challenger). */
   DECISION_REFUSED: 'configuration',

@@ -1,7 +1,8 @@
 /** kafkajs clients built from the configuration, with their logs routed through pino. */
-import { Kafka, type logCreator, logLevel, Partitioners, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, type logCreator, logLevel, Partitioners, type Producer } from 'kafkajs';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
+import { saslOptions, tlsOptions } from './security.js';
 
 export type KafkaSettings = Config['kafka'];
 
@@ -55,18 +56,12 @@ export function pinoLogCreator(logger: Logger): logCreator {
     };
 }
 
-function saslOptions(kafka: KafkaSettings): SASLOptions | undefined {
-  const { saslMechanism: mechanism, saslUsername: username, saslPassword: password } = kafka;
-  if (mechanism === 'none') return undefined;
-  return { mechanism, username, password } as SASLOptions;
-}
-
 export function createKafkaClient(kafka: KafkaSettings, logger: Logger, clientSuffix = ''): Kafka {
   const sasl = saslOptions(kafka);
   return new Kafka({
     clientId: clientSuffix ? `${kafka.clientId}-${clientSuffix}` : kafka.clientId,
     brokers: [...kafka.brokers],
-    ssl: kafka.ssl,
+    ssl: tlsOptions(kafka),
     ...(sasl ? { sasl } : {}),
     connectionTimeout: kafka.connectionTimeoutMs,
     requestTimeout: kafka.requestTimeoutMs,

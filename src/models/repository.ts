@@ -1,16 +1,21 @@
 /**
  * A model repository on disk: `<repository>/<model>/<version>/` with `manifest.json` beside the model
  * file. A version exists once its manifest does, so publishing a version means copying the model file
- * first and the manifest last (or renaming a complete folder into place).
+ * first and the manifest last (or renaming a complete folder into place); a signed version's
+ * `manifest.json.sig` goes in before the manifest too.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigurationError } from '../errors/index.js';
+import { MANIFEST_FILE, SIGNATURE_FILE } from './signature.js';
 
 export interface RepositoryVersion {
   version: string;
   directory: string;
-  /** Last change of the manifest, so a corrected version can be retried. */
+  /**
+   * Last change of the manifest or of its signature, so a corrected version (or one signed after it was
+   * refused for lacking a signature) is tried again.
+   */
   manifestChangedAt: number;
 }
 
@@ -30,8 +35,11 @@ export async function listVersions(repository: string, model: string): Promise<R
   const versions: RepositoryVersion[] = [];
   for (const version of entries) {
     const directory = join(modelDirectory, version);
-    const manifest = await stat(join(directory, 'manifest.json')).catch(() => undefined);
-    if (manifest?.isFile()) versions.push({ version, directory, manifestChangedAt: manifest.mtimeMs });
+    const manifest = await stat(join(directory, MANIFEST_FILE)).catch(() => undefined);
+    if (!manifest?.isFile()) continue;
+    const signature = await stat(join(directory, SIGNATURE_FILE)).catch(() => undefined);
+    const manifestChangedAt = Math.max(manifest.mtimeMs, signature?.mtimeMs ?? 0);
+    versions.push({ version, directory, manifestChangedAt });
   }
   return versions.sort((a, b) => versionOrder.compare(a.version, b.version));
 }

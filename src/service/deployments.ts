@@ -17,6 +17,7 @@ import {
 import { registerExperimentMetrics, watchExperiments } from '../experiments/index.js';
 import type { ModelPool } from '../inference/index.js';
 import { ensureControlTopic, requireTopics } from '../kafka/index.js';
+import { readModelPublicKey } from '../models/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
 
 export interface ServiceDeployments {
@@ -33,6 +34,16 @@ export async function startDeployments(
   logger: Logger,
 ): Promise<ServiceDeployments> {
   const { model, experiments: settings } = config;
+  // Read once: a key that cannot be used stops the start before anything is loaded.
+  const publicKey = model.publicKeyFile ? await readModelPublicKey(model.publicKeyFile) : undefined;
+  if (publicKey) {
+    logger.info(
+      { publicKeyFile: model.publicKeyFile },
+      'model versions must carry a manifest signature by the configured key',
+    );
+  } else {
+    logger.info('model versions are not signature-checked (model.publicKeyFile is not set)');
+  }
   if (await ensureControlTopic(config.kafka, logger, config.deployments.topic)) {
     logger.info({ topic: config.deployments.topic }, 'created the deployments control topic');
   }
@@ -48,6 +59,7 @@ export async function startDeployments(
       ),
       repository: model.repository,
       pollIntervalMs: model.pollIntervalMs,
+      publicKey,
     },
     logger,
   );

@@ -194,11 +194,11 @@ export async function startService(
       'model loaded',
     );
     admin = await unlessStopped(
-      startAdminServer(config.admin.host, config.admin.port, [
-        ...health.routes,
-        ...started.routes,
-        metricsRoute(() => telemetry.scrape()),
-      ]),
+      startAdminServer(
+        config.admin,
+        [...health.routes, ...started.routes, metricsRoute(() => telemetry.scrape())],
+        logger,
+      ),
     );
 
     const pipeline = createScoringPipeline({

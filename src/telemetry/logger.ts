@@ -3,7 +3,7 @@ import { type DestinationStream, type Logger, pino } from 'pino';
 export type { DestinationStream, Logger };
 
 // Credentials are masked whatever the configuration says.
-const ALWAYS_REDACTED = ['saslPassword', 'password'];
+const ALWAYS_REDACTED = ['saslPassword', 'password', 'token', 'authorization'];
 
 /** Every path pino must mask for these field names: at the top of a line and one level down. */
 function redactedPaths(fields: readonly string[]): string[] {

@@ -1,27 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminServer, startAdminServer } from '../../src/admin/index.js';
 import { StreamscoreError } from '../../src/errors/index.js';
+import { adminSettings } from '../support/admin.js';
+import { capturingLogger } from '../support/logs.js';
 
 describe('admin server', () => {
   let server: AdminServer;
 
   beforeAll(async () => {
-    server = await startAdminServer('127.0.0.1', 0, [
-      { method: 'GET', path: '/json', handle: () => ({ status: 200, body: { ok: true } }) },
-      {
-        method: 'GET',
-        path: '/text',
-        handle: () => ({ status: 200, body: 'metric_total 1\n', contentType: 'text/plain; version=0.0.4' }),
-      },
-      { method: 'GET', path: '/items/:name', handle: (params) => ({ status: 200, body: params }) },
-      {
-        method: 'POST',
-        path: '/refuse',
-        handle: () => {
-          throw new StreamscoreError('MODEL_MANIFEST_INVALID', 'nothing to roll back to');
+    server = await startAdminServer(
+      adminSettings(),
+      [
+        { method: 'GET', path: '/json', handle: () => ({ status: 200, body: { ok: true } }) },
+        {
+          method: 'GET',
+          path: '/text',
+          handle: () => ({ status: 200, body: 'metric_total 1\n', contentType: 'text/plain; version=0.0.4' }),
         },
-      },
-    ]);
+        {
+          method: 'GET',
+          path: '/items/:name',
+          handle: (params: Record<string, string>) => ({ status: 200, body: params }),
+        },
+        {
+          method: 'POST',
+          path: '/refuse',
+          handle: () => {
+            throw new StreamscoreError('MODEL_MANIFEST_INVALID', 'nothing to roll back to');
+          },
+        },
+      ],
+      capturingLogger('info').logger,
+    );
   });
 
   afterAll(() => server.close());

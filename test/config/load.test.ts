@@ -84,6 +84,30 @@ describe('configuration', () => {
     expect(config.output.format).toBe('avro');
   });
 
+  it('reads a secret from the file <variable>_FILE names, and only a secret', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'streamscore-secret-'));
+    const file = join(directory, 'password');
+    await writeFile(file, 'from-a-file\n');
+    const env = {
+      STREAMSCORE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      STREAMSCORE_KAFKA_SASL_USERNAME: 'scoring',
+    };
+    const config = loadConfig({
+      env: { ...env, STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: file, STREAMSCORE_ADMIN_TOKEN_FILE: file },
+    });
+    expect(config.kafka.saslPassword).toBe('from-a-file');
+    expect(config.admin.token).toBe('from-a-file');
+    expect(() =>
+      loadConfig({ env: { STREAMSCORE_REGISTRY_PASSWORD: 'x', STREAMSCORE_REGISTRY_PASSWORD_FILE: file } }),
+    ).toThrow(/set STREAMSCORE_REGISTRY_PASSWORD or STREAMSCORE_REGISTRY_PASSWORD_FILE, not both/);
+    expect(() => loadConfig({ env: { STREAMSCORE_ADMIN_TOKEN_FILE: join(directory, 'absent') } })).toThrow(
+      /cannot read STREAMSCORE_ADMIN_TOKEN_FILE .*absent.*ENOENT/,
+    );
+    expect(() => loadConfig({ env: { STREAMSCORE_INPUT_TOPIC_FILE: file } })).toThrow(
+      /unknown environment variable STREAMSCORE_INPUT_TOPIC_FILE/,
+    );
+  });
+
   it('refuses an unreadable or malformed file with its path', async () => {
     const directory = await mkdtemp(join(tmpdir(), 'streamscore-config-'));
     const file = join(directory, 'broken.json');

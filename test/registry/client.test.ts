@@ -3,15 +3,13 @@
  * integration tests): what it asks, what it caches, how failures are classified, and that credentials
  * never reach a message.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistryClient, type RegistrySettings } from '../../src/registry/index.js';
+import { testCa } from '../support/tls.js';
 
 interface Seen {
   method: string;
@@ -173,17 +171,8 @@ describe('schema registry client', () => {
   });
 
   it('trusts a registry over TLS through registry.caFile, and refuses it without', async () => {
-    // A throw-away self-signed certificate for 127.0.0.1, made by the machine's openssl.
-    const folder = mkdtempSync(join(tmpdir(), 'registry-tls-'));
-    const [cert, key] = [join(folder, 'cert.pem'), join(folder, 'key.pem')];
-    execFileSync(
-      'openssl',
-      [
-        ...['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1'],
-        ...['-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
-      ],
-      { stdio: 'ignore' },
-    );
+    const authority = testCa('registry-ca');
+    const { cert, key } = authority.issue('server');
     const server = createTlsServer(
       { cert: readFileSync(cert), key: readFileSync(key) },
       (_request, response) => {
@@ -195,13 +184,13 @@ describe('schema registry client', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    const trusting = createRegistryClient(settings([url], { caFile: cert }));
+    const trusting = createRegistryClient(settings([url], { caFile: authority.ca.cert }));
     expect(await trusting.schemaById(1)).toBe('"bytes"');
     trusting.close();
     const untrusting = createRegistryClient(settings([url]));
     await expect(untrusting.schemaById(1)).rejects.toMatchObject({
       code: 'REGISTRY_UNAVAILABLE',
-      message: expect.stringMatching(/self-signed certificate/),
+      message: expect.stringMatching(/unable to verify the first certificate|local issuer certificate/),
     });
     untrusting.close();
   });

@@ -1,12 +1,16 @@
 /**
  * `streamscore models`: what a deployment serves, and the decisions an operator takes on it. Decisions go
  * through one instance's admin API, which publishes them to the control topic; every instance of the group
- * applies them, and so does every instance started later.
+ * applies them, and so does every instance started later. `sign` and `keygen` work on files only: a
+ * version's manifest signature, checked by instances that have model.publicKeyFile.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../../config/index.js';
 import type { Challenger, DeploymentStatus } from '../../deployments/index.js';
 import type { PairSummary } from '../../experiments/index.js';
+import { generateSigningKeyPair, readSigningKey, signVersion } from '../../models/index.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 
 interface AdminFlags {
@@ -28,17 +32,30 @@ interface DecisionAnswer {
 function adminUrl(config: Config, flags: AdminFlags): string {
   if (flags.adminUrl) return flags.adminUrl.replace(/\/$/, '');
   const host = config.admin.host === '0.0.0.0' ? '127.0.0.1' : config.admin.host;
-  return `http://${host}:${config.admin.port}`;
+  const scheme = config.admin.tlsCertFile ? 'https' : 'http';
+  return `${scheme}://${host}:${config.admin.port}`;
 }
 
-async function call<T>(url: string, method: 'GET' | 'POST' | 'PUT', body?: unknown): Promise<T> {
+/**
+ * One admin request, with the bearer token of the configuration when it holds one. An HTTPS admin server
+ * whose certificate no system CA signed needs NODE_EXTRA_CA_CERTS, as any Node client does.
+ */
+async function call<T>(
+  config: Config,
+  url: string,
+  method: 'GET' | 'POST' | 'PUT',
+  body?: unknown,
+): Promise<T> {
   let response: Response;
+  const headers: Record<string, string> = {
+    ...(config.admin.token ? { authorization: `Bearer ${config.admin.token}` } : {}),
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+  };
   try {
     response = await fetch(url, {
       method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
     throw new Error(`no streamscore admin server answers at ${url} (is the service running? --admin-url)`, {
@@ -112,7 +129,12 @@ export function registerModels(program: Command): void {
   const decide = async (command: Command, path: string, method: 'POST' | 'PUT' = 'POST', body?: unknown) => {
     const { config } = createRuntime(command.optsWithGlobals<GlobalOptions>());
     const flags = command.opts<AdminFlags>();
-    const answer = await call<DecisionAnswer>(`${adminUrl(config, flags)}/v1/models/${path}`, method, body);
+    const answer = await call<DecisionAnswer>(
+      config,
+      `${adminUrl(config, flags)}/v1/models/${path}`,
+      method,
+      body,
+    );
     process.stdout.write(`${describeDecision(answer)}\n`);
   };
 
@@ -121,6 +143,7 @@ export function registerModels(program: Command): void {
   ).action(async (_flags: AdminFlags, command: Command) => {
     const { config } = createRuntime(command.optsWithGlobals<GlobalOptions>());
     const statuses = await call<ListedDeployment[]>(
+      config,
       `${adminUrl(config, command.opts<AdminFlags>())}/v1/models`,
       'GET',
     );
@@ -161,4 +184,34 @@ export function registerModels(program: Command): void {
   ).action(async (deployment: string, challengers: string[], _flags: unknown, command: Command) => {
     await decide(command, `${encodeURIComponent(deployment)}/challengers`, 'PUT', { challengers });
   });
+  models
+    .command('sign')
+    .description(
+      "Sign a version folder's manifest.json with an Ed25519 private key: writes manifest.json.sig beside it.",
+    )
+    .argument('<version-folder>')
+    .requiredOption('--key <private-key.pem>', 'PEM Ed25519 private key (streamscore models keygen)')
+    .action(async (folder: string, flags: { key: string }) => {
+      const { manifest, signaturePath } = await signVersion(folder, await readSigningKey(flags.key));
+      process.stdout.write(`signed ${manifest.name}@${manifest.version}: wrote ${signaturePath}\n`);
+    });
+  models
+    .command('keygen')
+    .description(
+      'Write a new Ed25519 key pair for signing versions into a folder (the private key mode 600).',
+    )
+    .argument('<folder>')
+    .action(async (folder: string) => {
+      const { privateKeyPem, publicKeyPem } = generateSigningKeyPair();
+      const privatePath = resolve(join(folder, 'model-signing-key.pem'));
+      const publicPath = resolve(join(folder, 'model-signing-key.pub.pem'));
+      await mkdir(folder, { recursive: true });
+      // 'wx': an existing key is never overwritten.
+      await writeFile(privatePath, privateKeyPem, { mode: 0o600, flag: 'wx' });
+      await writeFile(publicPath, publicKeyPem, { mode: 0o644, flag: 'wx' });
+      process.stdout.write(
+        `private key ${privatePath} (signs versions: keep it off the serving hosts)\n` +
+          `public key ${publicPath} (give it to the service: model.publicKeyFile)\n`,
+      );
+    });
 }
