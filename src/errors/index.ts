@@ -49,6 +49,11 @@ export const ErrorCodes = {
   /** model.publicKeyFile is set and manifest.json.sig is missing or does not verify: a version nobody signed. */
   MANIFEST_SIGNATURE_INVALID: 'configuration',
   TOPIC_MISSING: 'configuration',
+  /**
+   * The brokers and this process could not authenticate each other: SASL credentials refused, a broker
+   * certificate no trusted CA signed or naming another host, a client certificate refused.
+   */
+  KAFKA_AUTHENTICATION_FAILED: 'configuration',
   /** A deployment decision that cannot be taken (no version to roll back to, no such challenger). */
   DECISION_REFUSED: 'configuration',
 } as const satisfies Record<string, ErrorDisposition>;

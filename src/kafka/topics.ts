@@ -6,6 +6,7 @@ import type { Admin } from 'kafkajs';
 import { ConfigurationError } from '../errors/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
+import { explainConnectFailure } from './security.js';
 
 export interface TopicSpec {
   topic: string;
@@ -20,7 +21,11 @@ async function withAdmin<T>(
   use: (admin: Admin) => Promise<T>,
 ): Promise<T> {
   const admin = createKafkaClient(kafka, logger, 'admin').admin();
-  await admin.connect();
+  try {
+    await admin.connect();
+  } catch (error) {
+    throw explainConnectFailure(error, kafka);
+  }
   try {
     return await use(admin);
   } finally {
