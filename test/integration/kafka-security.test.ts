@@ -1,7 +1,8 @@
 /**
  * streamscore against a broker that demands it authenticate, on the local broker's secure listeners
  * (scripts/kafka/kafka.sh: SASL_SSL with SCRAM users, and TLS requiring client certificates, from a
- * throw-away CA): events in, predictions out and offsets committed over SCRAM-SHA-512 and over mutual TLS;
+ * throw-away CA): events in, predictions out and offsets committed over SCRAM-SHA-512, SCRAM-SHA-256, PLAIN
+ * and mutual TLS;
  * a CLI command over SASL with its password from a file; and each way of failing to authenticate stops
  * the start at once with a message naming the setting to check, while no secret reaches any log line.
  */
@@ -77,16 +78,18 @@ function start(kafkaSettings: ConfigInput['kafka'], topics: Awaited<ReturnType<t
 
 describe.each([
   ['SASL_SSL with SCRAM-SHA-512', scram()],
+  ['SASL_SSL with SCRAM-SHA-256', scram({ saslMechanism: 'scram-sha-256' })],
+  ['SASL_SSL with PLAIN', scram({ saslMechanism: 'plain' })],
   ['mutual TLS', mutualTls()],
 ])('scoring over %s', (name, settings) => {
   const stream = sampleTransactions({ seed: name.length });
-  const events = Array.from({ length: 600 }, () => stream.next().value as CardTransaction);
+  const events = Array.from({ length: 300 }, () => stream.next().value as CardTransaction);
   let service: RunningService;
   let topics: Awaited<ReturnType<typeof topicsFor>>;
   let predicted: number;
 
   beforeAll(async () => {
-    topics = await topicsFor(name.startsWith('SASL') ? 'scram' : 'mtls');
+    topics = await topicsFor(name.replace(/\W+/g, '-').toLowerCase());
     service = await start(settings, topics).started;
     await publishEvents(kafka, topics.input, events);
     predicted = (await readRecords(kafka, topics.output, events.length, 60_000)).length;
