@@ -90,6 +90,30 @@ describe('the admin API on every address, with a token', () => {
     ]);
   });
 
+  it('asks every route that changes anything for the token, and lets each through with it', async () => {
+    const changes: [string, string, unknown][] = [
+      ['POST', '/v1/models/fraud-gbm/rollback', undefined],
+      ['POST', '/v1/models/fraud-gbm/promote/nobody', undefined],
+      ['POST', '/v1/models/fraud-gbm/challengers/nobody/withdraw', undefined],
+      ['PUT', '/v1/models/fraud-gbm/challengers', { challengers: [] }],
+    ];
+    for (const [method, path, body] of changes) {
+      const request = (headers: Record<string, string>) =>
+        fetch(`${adminUrl}${path}`, {
+          method,
+          headers: { 'content-type': 'application/json', ...headers },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      expect((await request({})).status, `${method} ${path} without a token`).toBe(401);
+      expect((await request({ authorization: 'Bearer not-the-token' })).status, `${method} ${path}`).toBe(
+        403,
+      );
+      // Past the gate, the route itself answers: a decision, or why it cannot be taken (no standby...).
+      const passed = await request({ authorization: `Bearer ${TOKEN}` });
+      expect([200, 404, 409], `${method} ${path} with the token`).toContain(passed.status);
+    }
+  });
+
   it('keeps reading open to anyone', async () => {
     const listed = await streamscore({}, 'models', 'list');
     expect(listed.code).toBe(0);

@@ -1,10 +1,10 @@
 /**
  * streamscore against a broker that demands it authenticate, on the local broker's secure listeners
  * (scripts/kafka/kafka.sh: SASL_SSL with SCRAM users, and TLS requiring client certificates, from a
- * throw-away CA): events in, predictions out and offsets committed over SCRAM-SHA-512, SCRAM-SHA-256, PLAIN
- * and mutual TLS;
- * a CLI command over SASL with its password from a file; and each way of failing to authenticate stops
- * the start at once with a message naming the setting to check, while no secret reaches any log line.
+ * throw-away CA): events in, predictions out and offsets committed over SCRAM-SHA-512, SCRAM-SHA-256,
+ * PLAIN and mutual TLS; a CLI command over SASL with its password from a file; and each way of failing to
+ * authenticate stops the start with a message naming the setting to check, while no secret reaches any
+ * log line.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
