@@ -62,7 +62,8 @@ function challengersOf(body: unknown): Challenger[] {
 export function modelRoutes(deployments: readonly Deployments[], options: ModelAdminOptions): AdminRoute[] {
   const byName = new Map(deployments.map((entry) => [entry.controller.state.deployment, entry]));
   const unknown = (name: string) => ({ status: 404, body: { error: `no deployment named ${name}` } });
-  const decision = (reason: string) => ({ by: options.decidedBy, reason });
+  // The instance that took the decision, and who asked it to.
+  const decision = (reason: string, caller: string) => ({ by: `${options.decidedBy} for ${caller}`, reason });
   const view = (entry: Deployments) => {
     const status = entry.controller.status();
     const pairs = options
@@ -90,35 +91,35 @@ export function modelRoutes(deployments: readonly Deployments[], options: ModelA
     {
       method: 'POST',
       path: '/v1/models/:name/rollback',
-      handle: ({ name }) =>
+      handle: ({ name }, _body, caller) =>
         decide(name!, (current, serving) =>
-          rollback(current, serving, decision('rollback through the admin API')),
+          rollback(current, serving, decision('rollback through the admin API', caller)),
         ),
     },
     {
       method: 'POST',
       path: '/v1/models/:name/promote/:variant',
-      handle: ({ name, variant }) =>
+      handle: ({ name, variant }, _body, caller) =>
         decide(name!, (current, serving) =>
-          promote(current, serving, variant!, decision(`promote ${variant} through the admin API`)),
+          promote(current, serving, variant!, decision(`promote ${variant} through the admin API`, caller)),
         ),
     },
     {
       method: 'POST',
       path: '/v1/models/:name/challengers/:variant/withdraw',
-      handle: ({ name, variant }) =>
+      handle: ({ name, variant }, _body, caller) =>
         decide(name!, (current) =>
-          withdraw(current, variant!, decision(`withdraw ${variant} through the admin API`)),
+          withdraw(current, variant!, decision(`withdraw ${variant} through the admin API`, caller)),
         ),
     },
     {
       method: 'PUT',
       path: '/v1/models/:name/challengers',
-      handle: async ({ name }, body) => {
+      handle: async ({ name }, body, caller) => {
         const challengers = challengersOf(body);
         if (challengers.length > 0) await options.requireComparisonTopic();
         return decide(name!, (current) =>
-          setChallengers(current, challengers, decision('challengers set through the admin API')),
+          setChallengers(current, challengers, decision('challengers set through the admin API', caller)),
         );
       },
     },

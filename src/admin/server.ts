@@ -23,8 +23,15 @@ export interface AdminRoute {
   method: 'GET' | 'POST' | 'PUT';
   /** Path with `:param` segments, e.g. /v1/models/:name/rollback. */
   path: string;
-  /** `body` is the request's JSON, undefined when it has none. */
-  handle(params: Record<string, string>, body: unknown): Promise<AdminResponse> | AdminResponse;
+  /**
+   * `body` is the request's JSON, undefined when it has none; `caller` who made the request, as the access
+   * policy identified it (`token@10.0.3.7`, a certificate's CN, or an address on loopback).
+   */
+  handle(
+    params: Record<string, string>,
+    body: unknown,
+    caller: string,
+  ): Promise<AdminResponse> | AdminResponse;
 }
 
 // Admin requests are small decisions; anything larger is a mistake or an attack.
@@ -81,14 +88,18 @@ function send(
   response.end(text);
 }
 
-async function route(routes: readonly AdminRoute[], request: IncomingMessage): Promise<AdminResponse> {
+async function route(
+  routes: readonly AdminRoute[],
+  request: IncomingMessage,
+  caller: string,
+): Promise<AdminResponse> {
   const path = new URL(request.url ?? '/', 'http://admin').pathname;
   let pathKnown = false;
   for (const candidate of routes) {
     const params = match(candidate.path, path);
     if (!params) continue;
     pathKnown = true;
-    if (candidate.method === request.method) return candidate.handle(params, await readBody(request));
+    if (candidate.method === request.method) return candidate.handle(params, await readBody(request), caller);
   }
   return pathKnown
     ? { status: 405, body: { error: 'method not allowed' } }
@@ -153,7 +164,7 @@ export async function startAdminServer(
     if (request.method !== 'GET') {
       logger.info({ caller: verdict.caller, method: request.method, path: request.url }, 'admin request');
     }
-    route(routes, request).then(
+    route(routes, request, verdict.caller).then(
       (result) => send(response, result),
       (error: unknown) => {
         const known = error instanceof StreamscoreError;

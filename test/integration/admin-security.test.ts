@@ -88,6 +88,8 @@ describe('the admin API on every address, with a token', () => {
     expect(service.deployments.controller.state.challengers.map((challenger) => challenger.variant)).toEqual([
       'mlp',
     ]);
+    // The decision records which instance took it and who asked.
+    expect(service.deployments.controller.state.decided_by).toMatch(/^admin-api@.+ for token@127\.0\.0\.1$/);
   });
 
   it('asks every route that changes anything for the token, and lets each through with it', async () => {

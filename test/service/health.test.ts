@@ -56,7 +56,7 @@ describe('health routes', () => {
     const health = healthRoutes(readiness);
     try {
       const handle = async (path: string) =>
-        health.routes.find((route) => route.path === path)!.handle({}, undefined);
+        health.routes.find((route) => route.path === path)!.handle({}, undefined, 'test');
       expect(await handle('/readyz')).toEqual({
         status: 503,
         body: { ready: false, reasons: ['not joined to the consumer group yet'] },
