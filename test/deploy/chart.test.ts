@@ -484,6 +484,15 @@ describe('the Helm chart', () => {
       expect(mount?.readOnly, file).toBe(true);
       expect(pod.volumes.find((candidate) => candidate.name === mount?.name)?.[volume], file).toBeDefined();
     }
+    // A spread constraint given without a selector gets the chart's own.
+    const spread = deploymentOf(caseOf(report, [ciFile('pvc-models-values.yaml')])).spec.template
+      .spec as unknown as {
+      topologySpreadConstraints: { labelSelector: { matchLabels: Record<string, string> } }[];
+    };
+    expect(spread.topologySpreadConstraints[0]?.labelSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'streamscore',
+      'app.kubernetes.io/instance': 'streamscore',
+    });
     // The image's own repository needs neither.
     expect(configMapOf(caseOf(report)).data).not.toHaveProperty('STREAMSCORE_MODEL_REPOSITORY');
   });
