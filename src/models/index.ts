@@ -7,7 +7,15 @@ export {
   signVersion,
   type VerifiedVersion,
 } from './load.js';
-export { type FeatureSpec, type FeatureTransform, type ModelManifest, manifestSchema } from './manifest.js';
+export {
+  type BaselineBins,
+  type FeatureSpec,
+  type FeatureTransform,
+  type ModelBaseline,
+  type ModelExplanation,
+  type ModelManifest,
+  manifestSchema,
+} from './manifest.js';
 export { listVersions, type RepositoryVersion, selectVersion } from './repository.js';
 export {
   generateSigningKeyPair,
