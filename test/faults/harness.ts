@@ -23,7 +23,11 @@ export interface FaultTopics {
 }
 
 /** Input, output and dead-letter topics (the service refuses to start without all three) and a group. */
-export async function createFaultTopics(kafka: Kafka, scenario: string): Promise<FaultTopics> {
+export async function createFaultTopics(
+  kafka: Kafka,
+  scenario: string,
+  partitions = PARTITIONS,
+): Promise<FaultTopics> {
   const input = uniqueName(`${scenario}-in`);
   const topics = {
     input,
@@ -31,7 +35,7 @@ export async function createFaultTopics(kafka: Kafka, scenario: string): Promise
     deadLetter: `${input}.DLT`,
     groupId: uniqueName(`${scenario}-group`),
   };
-  await createTopics(kafka, [topics.input, topics.output, topics.deadLetter], PARTITIONS);
+  await createTopics(kafka, [topics.input, topics.output, topics.deadLetter], partitions);
   return topics;
 }
 
@@ -384,9 +388,10 @@ function countBy<T>(items: Iterable<T>): Map<T, number> {
 function duplicatesByPartition(
   inputCounts: Map<string, number>,
   output: readonly DecodedPrediction[],
+  partitions: number,
 ): number[] {
   const seen = new Map<string, number>();
-  const byPartition = Array.from({ length: PARTITIONS }, () => 0);
+  const byPartition = Array.from({ length: partitions }, () => 0);
   for (const { record, prediction } of output) {
     const times = (seen.get(prediction.event_id) ?? 0) + 1;
     seen.set(prediction.event_id, times);
@@ -451,7 +456,8 @@ export function measure(records: ScenarioRecords, faults: readonly Fault[]): Fig
   const committedPredicted = new Set(committed.map(({ prediction }) => prediction.event_id));
   // Lost means a downstream (read_committed) consumer never sees a prediction for the event.
   const lost = [...inputCounts.keys()].filter((id) => !committedPredicted.has(id));
-  const byPartition = duplicatesByPartition(inputCounts, output);
+  const partitions = records.input.reduce((most, record) => Math.max(most, record.partition + 1), PARTITIONS);
+  const byPartition = duplicatesByPartition(inputCounts, output, partitions);
   return {
     recordsIn: records.input.length,
     distinctPredictions: predicted.size,
@@ -460,7 +466,7 @@ export function measure(records: ScenarioRecords, faults: readonly Fault[]): Fig
     duplicates: byPartition.reduce((sum, count) => sum + count, 0),
     maxDuplicatesPerPartition: Math.max(...byPartition),
     duplicatesByPartition: byPartition,
-    readCommittedDuplicates: duplicatesByPartition(inputCounts, committed).reduce(
+    readCommittedDuplicates: duplicatesByPartition(inputCounts, committed, partitions).reduce(
       (sum, count) => sum + count,
       0,
     ),
