@@ -1,4 +1,14 @@
 export {
+  ALERT_SCHEMA_PATH,
+  type Alert,
+  type AlertEncoder,
+  type AlertedManifest,
+  type AlertReason,
+  type AlertSource,
+  createAlertEncoder,
+  loadAlertCodec,
+} from './alerts.js';
+export {
   type ChallengerScores,
   type ChampionScores,
   COMPARISON_SCHEMA_PATH,
