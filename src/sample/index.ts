@@ -1,3 +1,4 @@
+export { type DriftRule, parseDriftRule, withDrift } from './drift.js';
 export { type Random, seededRandom } from './random.js';
 export {
   type CardTransaction,

@@ -42,3 +42,35 @@ describe('sample transactions', () => {
     );
   });
 });
+
+describe('the sample stream follows the training process', () => {
+  const events = takeEvents(sampleTransactions({ seed: 11 }), 50_000);
+  const share = (test: (event: (typeof events)[number]) => boolean) =>
+    events.filter(test).length / events.length;
+
+  it('has the channel mix of models/train.py', () => {
+    expect(share((event) => event.channel === 'POS')).toBeCloseTo(0.55, 1);
+    expect(share((event) => event.channel === 'ECOMMERCE')).toBeCloseTo(0.3, 1);
+    expect(share((event) => event.channel === 'ATM')).toBeCloseTo(0.1, 1);
+  });
+
+  it('draws event times over September 2025 with the diurnal profile (quiet at night)', () => {
+    const hours = events.map((event) => new Date(event.event_time).getUTCHours());
+    const at = (hour: number) => hours.filter((h) => h === hour).length;
+    expect(Math.min(...events.map((event) => event.event_time))).toBeGreaterThanOrEqual(Date.UTC(2025, 8, 1));
+    expect(Math.max(...events.map((event) => event.event_time))).toBeLessThan(Date.UTC(2025, 9, 1));
+    // Profile weights 5.5 at noon against 0.3 at 3 am.
+    expect(at(12) / at(3)).toBeGreaterThan(10);
+  });
+
+  it('advances event times from a start time when one is given, as a live stream does', () => {
+    const live = takeEvents(sampleTransactions({ seed: 11, startTime: 1_000_000 }), 100);
+    for (let index = 1; index < live.length; index++) {
+      expect(live[index]!.event_time).toBeGreaterThan(live[index - 1]!.event_time);
+    }
+  });
+});
+
+function takeEvents<T>(stream: Iterator<T>, count: number): T[] {
+  return Array.from({ length: count }, () => stream.next().value as T);
+}

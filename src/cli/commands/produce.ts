@@ -1,6 +1,12 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { connectPublisher } from '../../kafka/index.js';
-import { sampleTransactions } from '../../sample/index.js';
+import {
+  type DriftRule,
+  parseDriftRule,
+  sampleTransactions,
+  seededRandom,
+  withDrift,
+} from '../../sample/index.js';
 import { eventEncoder } from '../clients.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 import { produceEvents } from '../sample-stream.js';
@@ -15,6 +21,15 @@ interface ProduceFlags {
   count?: number;
   rate?: number;
   seed: number;
+  drift: DriftRule[];
+}
+
+function collectDriftRule(rule: string, rules: DriftRule[]): DriftRule[] {
+  try {
+    return [...rules, parseDriftRule(rule)];
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 export function registerProduce(program: Command): void {
@@ -28,6 +43,13 @@ export function registerProduce(program: Command): void {
       positiveNumber,
     )
     .option('--seed <n>', 'seed of the sample stream', positiveNumber, 7)
+    .option(
+      '--drift <rule>',
+      'bend the stream, repeatable: units:amount_minor=100 (a number times a factor), ' +
+        'set:channel=MOTO@0.3 (a value in a share of events), nulls:device_id@0.5 (null in a share of events)',
+      collectDriftRule,
+      [],
+    )
     .action(async (flags: ProduceFlags, command: Command) => {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
       const publisher = await connectPublisher(runtime.config.kafka, runtime.logger, 'producer');
@@ -38,7 +60,7 @@ export function registerProduce(program: Command): void {
       const sent = await produceEvents(
         publisher,
         await eventEncoder(runtime),
-        sampleTransactions({ seed: flags.seed }),
+        withDrift(sampleTransactions({ seed: flags.seed }), flags.drift, seededRandom(flags.seed + 1)),
         {
           topic: runtime.config.input.topic,
           count: flags.count,
