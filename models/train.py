@@ -4,8 +4,9 @@
 The script is the single, reproducible source of ``models/fraud-gbm/<version>/``:
 
 * ``model.onnx``    -- a GradientBoostingClassifier exported with skl2onnx;
-* ``manifest.json`` -- identity, checksum, signature, feature mapping, threshold and provenance
-                       (format: ``models/MANIFEST-FORMAT.md``);
+* ``manifest.json`` -- identity, checksum, signature, feature mapping, threshold, provenance, and for
+                       monitoring the training baseline (drift bins over the test split) and the
+                       explanation (reason codes) (format: ``models/MANIFEST-FORMAT.md``);
 * ``golden.json``   -- held-out events with the feature rows and scores that Python computed, which the
                        TypeScript tests replay through the serving path.
 
@@ -493,8 +494,11 @@ def describe_outputs(model: onnx.ModelProto) -> list[dict[str, Any]]:
     return described
 
 
-def select_golden(y: np.ndarray, scores: np.ndarray, n_rows: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices into the test set: positives, near-threshold negatives and random negatives, shuffled."""
+def select_golden(
+    y: np.ndarray, scores: np.ndarray, n_rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Indices into the test set: positives, near-threshold negatives and random negatives, shuffled; and
+    how they were drawn (``golden_selection``)."""
     positives = np.flatnonzero(y == 1)
     negatives = np.flatnonzero(y == 0)
     n_pos = min(len(positives), round(n_rows * GOLDEN_SHARE_POSITIVE))
@@ -503,7 +507,25 @@ def select_golden(y: np.ndarray, scores: np.ndarray, n_rows: int, rng: np.random
     hard = negatives[np.argsort(-scores[negatives], kind="stable")[:n_hard]]
     rest = np.setdiff1d(negatives, hard)
     chosen_neg = rng.choice(rest, n_rows - n_pos - n_hard, replace=False)
-    return rng.permutation(np.concatenate([chosen_pos, hard, chosen_neg]))
+    chosen = rng.permutation(np.concatenate([chosen_pos, hard, chosen_neg]))
+    groups = {"p": (chosen_pos, positives), "t": (hard, hard), "r": (chosen_neg, rest)}
+    return chosen, golden_selection(chosen, groups)
+
+
+def golden_selection(chosen: np.ndarray, groups: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """Each golden row's group and each group's weight: the test rows it was drawn from per row drawn.
+
+    The golden rows over-represent frauds (a third of them against 3%) and the negatives near the threshold,
+    so their raw proportions are far from the test split's; weighted by group they estimate them, which is
+    how the tests check the baseline's bins against rows the service bins (test/models/baseline.test.ts).
+    ``groups`` maps a one-letter code to (the rows drawn, the rows they were drawn from).
+    """
+    letters = np.full(len(chosen), "", dtype=object)
+    for letter, (drawn, _) in groups.items():
+        letters[np.isin(chosen, drawn)] = letter
+    assert all(letters), "every golden row belongs to one group"
+    weights = {letter: len(pool) / len(drawn) for letter, (drawn, pool) in groups.items() if len(drawn)}
+    return {"groups": "".join(letters), "weights": weights}
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -545,6 +567,154 @@ def self_check(model_path: Path, manifest_path: Path, golden_path: Path) -> floa
     max_diff = float(np.max(np.abs(onnx_scores - expected)))
     assert max_diff < MAX_ONNX_DIFF, f"ONNX differs from sklearn by {max_diff}"
     return max_diff
+
+
+# --------------------------------------------------------------------------------------------------------
+# Monitoring: the baseline (drift bins) and the explanation (reason codes), MANIFEST-FORMAT.md
+# --------------------------------------------------------------------------------------------------------
+
+BASELINE_BINS = 10  # quantile bins per numeric feature and for the score, before duplicate edges go
+# A feature whose last transform is one of these is 0 or 1: binned by value, both values always listed.
+INDICATOR_OPS = {"equals", "in_set", "is_null", "differs_from_field"}
+
+
+def onnx_scores(session: ort.InferenceSession, output: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    """The manifest's score from onnxruntime: a tensor column, or the class key of ZipMap's maps."""
+    (result,) = session.run([output["name"]], {session.get_inputs()[0].name: X})
+    if isinstance(result, list):  # ZipMap: one {class: probability} dict per row
+        return np.asarray([row[output["column"]] for row in result], dtype=np.float64)
+    return result[:, output["column"]].astype(np.float64)
+
+
+def served_scores(model_bytes: bytes, output: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    """Scores as the service reads them: onnxruntime's, as float32. One thread: the same bits on any machine
+    with as many cores (a tree ensemble's sums depend a little on the thread count)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+    return onnx_scores(session, output, X).astype(np.float32)
+
+
+def split_between(low: float, high: float) -> float:
+    """The shortest decimal strictly between ``low < high`` (their midpoint if none is shorter)."""
+    middle = (low + high) / 2
+    for digits in range(17):
+        candidate = round(middle, digits)
+        if low < candidate < high:
+            return candidate
+    return middle
+
+
+def quantile_edges(values: np.ndarray, n_bins: int = BASELINE_BINS) -> list[float]:
+    """Interior edges at the quantiles k/n_bins, duplicates removed: each splits the rows where the quantile
+    does (below the lowest value at or above it), placed between that value and the next lower one the rows
+    hold, so that a value recomputed a bit differently (another onnxruntime build's last bits, a tie of
+    many rows) stays in its bin. No edge below the minimum (its bin would be empty). A constant gets
+    [v, the next value of its type]: three bins, below v, v, above v."""
+    distinct = np.unique(values)
+    if len(distinct) == 1:
+        return [float(distinct[0]), float(np.nextafter(distinct[0], distinct.dtype.type(np.inf)))]
+    splits = np.unique(np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf"))
+    splits = splits[splits > distinct[0]]
+    if len(splits) == 0:  # more than n_bins distinct values, all but a few rows at the minimum
+        splits = distinct[1:2]
+    lower = distinct[np.searchsorted(distinct, splits) - 1]
+    return [split_between(float(a), float(b)) for a, b in zip(lower, splits, strict=True)]
+
+
+def with_proportions(values: np.ndarray, bins: dict[str, Any]) -> dict[str, Any]:
+    """``bins`` with the share of ``values`` in each, binned by the service's rule: with edges, bin i holds
+    edges[i-1] <= x < edges[i] (below edges[0], bin 0); with values, the bin of the equal value."""
+    x = values.astype(np.float64)  # exact for float32 values, as the service's float64 comparisons are
+    if "edges" in bins:
+        counts = np.bincount(np.searchsorted(bins["edges"], x, side="right"), minlength=len(bins["edges"]) + 1)
+    else:
+        counts = np.asarray([np.count_nonzero(x == v) for v in bins["values"]])
+        assert counts.sum() == len(x), "a value outside the listed values"
+    return {**bins, "proportions": [int(c) / len(x) for c in counts]}
+
+
+def feature_bins(values: np.ndarray, indicator: bool, n_bins: int = BASELINE_BINS) -> dict[str, Any]:
+    """An indicator by value (0 and 1 both listed, whatever the rows hold); a column with 2 to n_bins
+    distinct values by value; anything else by quantile edges."""
+    distinct = np.unique(values)
+    if indicator:
+        assert set(distinct.tolist()) <= {0.0, 1.0}, f"an indicator holds {distinct}"
+        return with_proportions(values, {"values": [0.0, 1.0]})
+    if 1 < len(distinct) <= n_bins:
+        return with_proportions(values, {"values": [float(v) for v in distinct]})
+    return with_proportions(values, {"edges": quantile_edges(values, n_bins)})
+
+
+def monitoring_baseline(
+    events: list[dict[str, Any]], X: np.ndarray, scores: np.ndarray, features: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The manifest's ``baseline`` over these rows: ``X`` as served (the input's element type), ``scores``
+    as served (float32), ``events`` the records they came from (for the share of null fields)."""
+    assert X.shape == (len(events), len(features)) and scores.shape == (len(events),)
+    assert scores.dtype == np.float32
+    entries = []
+    for j, feature in enumerate(features):
+        column = X[:, j]
+        transforms = feature.get("transforms", [])
+        indicator = bool(transforms) and transforms[-1]["op"] in INDICATOR_OPS
+        null = sum(1 for e in events if e.get(feature["field"]) is None)
+        entries.append(
+            {
+                "name": feature["name"],
+                # The lower median, a value the rows hold: an indicator's is 0 or 1, never 0.5.
+                "median": float(np.quantile(column, 0.5, method="inverted_cdf")),
+                "missing": null / len(events),
+                **feature_bins(column, indicator),
+            }
+        )
+    # Scores always by quantile edges: a score training never gave still falls in a bin.
+    score = with_proportions(scores, {"edges": quantile_edges(scores)})
+    return {"samples": len(events), "features": entries, "score": score}
+
+
+def model_explanation(model: onnx.ModelProto) -> dict[str, Any]:
+    """``linear`` for a graph whose score is a logistic regression on the features as served (skl2onnx's
+    LinearClassifier with a logistic post-transform, ZipMap or not), with the positive class's coefficients
+    and intercept as the graph holds them; ``occlusion`` for anything else."""
+    first = model.graph.node[0]
+    if first.op_type != "LinearClassifier" or first.input[0] != model.graph.input[0].name:
+        return {"method": "occlusion"}
+    attributes = {a.name: onnx.helper.get_attribute_value(a) for a in first.attribute}
+    assert attributes["post_transform"] == b"LOGISTIC", attributes["post_transform"]
+    classes = list(attributes["classlabels_ints"])
+    positive = classes.index(1)
+    coefficients = np.asarray(attributes["coefficients"], dtype=np.float32).reshape(len(classes), -1)
+    return {
+        "method": "linear",
+        "coefficients": [float(c) for c in coefficients[positive]],
+        "intercept": float(np.float32(attributes["intercepts"][positive])),
+    }
+
+
+def check_linear_explanation(explanation: dict[str, Any], X: np.ndarray, scores: np.ndarray) -> None:
+    """The coefficients reproduce the served scores: sigmoid(coefficients . x + intercept)."""
+    if explanation["method"] != "linear":
+        return
+    logit = X.astype(np.float64) @ np.asarray(explanation["coefficients"]) + explanation["intercept"]
+    diff = float(np.max(np.abs(1 / (1 + np.exp(-logit)) - scores)))
+    assert diff < MAX_ONNX_DIFF, f"the linear explanation misses the served scores by {diff}"
+
+
+def add_monitoring(
+    manifest: dict[str, Any], model_bytes: bytes, events: list[dict[str, Any]], X: np.ndarray, selection: dict[str, Any]
+) -> dict[str, Any]:
+    """The manifest with the baseline over ``events`` (``X`` their rows as served) scored by the model in
+    ``model_bytes``, its explanation, and the golden rows' ``selection`` (each replaced if it had one), in
+    one key order whether the manifest was just built or read back from disk."""
+    scores = served_scores(model_bytes, manifest["output"], X)
+    explanation = model_explanation(onnx.load_from_string(model_bytes))
+    check_linear_explanation(explanation, X, scores)
+    baseline = monitoring_baseline(events, X, scores, manifest["features"])
+    training = dict(manifest["training"])
+    training["golden"] = {**{k: v for k, v in training["golden"].items() if k != "selection"}, "selection": selection}
+    kept = {k: v for k, v in manifest.items() if k not in ("training", "baseline", "explanation")}
+    return {**kept, "training": training, "baseline": baseline, "explanation": explanation}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -595,7 +765,7 @@ def main(argv: list[str] | None = None) -> int:
     model_path = version_dir / "model.onnx"
     model_path.write_bytes(model_bytes)
 
-    golden_idx = select_golden(y[idx_test], test_scores, args.golden_rows, rng)
+    golden_idx, golden_selected = select_golden(y[idx_test], test_scores, args.golden_rows, rng)
     golden_global = idx_test[golden_idx]
     golden_X = X[golden_global]
     # The scores the service must reproduce: sklearn on exactly the float32 rows it will see.
@@ -647,6 +817,9 @@ def main(argv: list[str] | None = None) -> int:
             "golden": {"rows": len(golden_idx), "positives": int(y[golden_global].sum())},
         },
     }
+    # The baseline is counted over the test split: held out, so its scores are what the model gives on
+    # events it never saw, and the golden rows are drawn from it.
+    manifest = add_monitoring(manifest, model_bytes, [events[i] for i in idx_test], X[idx_test], golden_selected)
     manifest_path = version_dir / "manifest.json"
     write_json(manifest_path, manifest)
 

@@ -22,13 +22,18 @@ from ``train.py`` by import, so every model here sees exactly the rows ``fraud-g
   the width it gets, so the service serves it; the tree ensemble also runs on wider rows and the linear
   classifier on narrower ones, so the service refuses both and asks for a fixed width.
 
+Every manifest also gets the monitoring entries of ``train.py``'s ``add_monitoring``: a ``baseline`` counted
+over the test split and an ``explanation`` (``linear`` for the logistic regressions, ``occlusion`` for the rest).
+
 Usage::
 
-    python models/train_fixtures.py [--only NAME ...] [--out-root DIR]
+    python models/train_fixtures.py [--only NAME ...] [--out-root DIR] [--manifest-only]
 
 ``--out-root`` replaces the repository root as the base of the directories above (to compare a rerun's
 bytes, for example). The same seeds and the versions pinned in ``models/requirements.txt`` give the same
-bytes.
+bytes. ``--manifest-only`` fits nothing: it rewrites only each manifest's ``baseline``, ``explanation`` and
+golden selection from the ``model.onnx`` already there, for the fits another machine made (fraud-mlp,
+fraud-logreg and fraud-logreg-zipmap come out a little different here; models/README.md).
 """
 
 from __future__ import annotations
@@ -70,13 +75,16 @@ from train import (
     REPO_ROOT,
     SCHEMA_PATH,
     TARGET_OPSET,
+    add_monitoring,
     check_against_schema,
     compute_features,
     confusion_metrics,
     f1_best_threshold,
     generate_dataset,
+    onnx_scores,
     score_output,
     select_golden,
+    served_scores,
     self_check,
     write_golden,
     write_json,
@@ -280,6 +288,10 @@ class Dataset:
         rng.bit_generator.state = self.rng_state
         return rng
 
+    def test_events(self) -> list[dict[str, Any]]:
+        """The test split's events: the rows the baseline is counted over (train.py's ``add_monitoring``)."""
+        return [self.events[i] for i in self.idx_test]
+
 
 def build_dataset(seed: int) -> Dataset:
     rng = np.random.default_rng(seed)
@@ -349,14 +361,6 @@ def zipmap_output(model: onnx.ModelProto) -> dict[str, Any]:
     return {"name": "output_probability", "column": 1}
 
 
-def onnx_scores(session: ort.InferenceSession, output: dict[str, Any], X: np.ndarray) -> np.ndarray:
-    """The manifest's score from onnxruntime: a tensor column, or the class key of ZipMap's maps."""
-    (result,) = session.run([output["name"]], {"features": X})
-    if isinstance(result, list):  # ZipMap: one {class: probability} dict per row
-        return np.asarray([row[output["column"]] for row in result], dtype=np.float64)
-    return result[:, output["column"]].astype(np.float64)
-
-
 def self_check_zipmap(model_path: Path, manifest_path: Path, golden_path: Path) -> float:
     """train.py's self_check for a ZipMap export, whose output onnxruntime returns as a list of dicts."""
     manifest = json.loads(manifest_path.read_text())
@@ -412,7 +416,7 @@ def build_fixture(fx: Fixture, data: Dataset, clf: Any, fit_seconds: float, out_
     model_path = version_dir / "model.onnx"
     model_path.write_bytes(model_bytes)
 
-    golden_idx = select_golden(y[idx_test], test_scores, GOLDEN_ROWS, data.golden_rng())
+    golden_idx, golden_selected = select_golden(y[idx_test], test_scores, GOLDEN_ROWS, data.golden_rng())
     golden_global = idx_test[golden_idx]
     golden_X = X[golden_global]
     golden_scores = clf.predict_proba(golden_X.astype(np.float32))[:, 1]
@@ -472,6 +476,8 @@ def build_fixture(fx: Fixture, data: Dataset, clf: Any, fit_seconds: float, out_
             "golden": {"rows": len(golden_idx), "positives": int(y[golden_global].sum())},
         },
     }
+    manifest = add_monitoring(manifest, model_bytes, data.test_events(), X[idx_test], golden_selected)
+    check_fitted_coefficients(manifest)
     manifest_path = version_dir / "manifest.json"
     write_json(manifest_path, manifest)
 
@@ -496,6 +502,41 @@ def build_fixture(fx: Fixture, data: Dataset, clf: Any, fit_seconds: float, out_
     return manifest
 
 
+def check_fitted_coefficients(manifest: dict[str, Any]) -> None:
+    """A linear explanation holds the fit's coefficients and intercept (the graph's float32 copies of them;
+    the provenance block rounds them to 6 decimals)."""
+    explanation = manifest["explanation"]
+    if explanation["method"] != "linear":
+        return
+    fitted = manifest["training"]["fitted"]
+    assert np.allclose(explanation["coefficients"], fitted["coef"], rtol=0, atol=1e-6), "coefficients"
+    assert abs(explanation["intercept"] - fitted["intercept"]) < 1e-6, "intercept"
+
+
+def refresh_manifest(fx: Fixture, data: Dataset, out_root: Path) -> None:
+    """``--manifest-only``: the baseline, explanation and golden selection of a fixture already written,
+    computed from its model.onnx without a fit; the other files stay as they are. For fits that another CPU's
+    BLAS kernels would change in the last bits (see models/README.md), whose model.onnx must stay the one
+    committed."""
+    version_dir = out_root / fx.directory / fx.version
+    manifest_path = version_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    model_bytes = (version_dir / "model.onnx").read_bytes()
+    assert hashlib.sha256(model_bytes).hexdigest() == manifest["sha256"], f"{fx.key}: sha256 mismatch"
+    X_test = data.X[data.idx_test]
+    scores = served_scores(model_bytes, manifest["output"], X_test).astype(np.float64)
+    # The golden rows were picked with the fit's scikit-learn scores; onnxruntime's must pick the same ones.
+    golden_idx, golden_selected = select_golden(data.y[data.idx_test], scores, GOLDEN_ROWS, data.golden_rng())
+    golden_rows = json.loads((version_dir / "golden.json").read_text())["rows"]
+    picked = [data.events[i]["event_id"] for i in data.idx_test[golden_idx]]
+    assert picked == [row["event"]["event_id"] for row in golden_rows], f"{fx.key}: other golden rows"
+    manifest = add_monitoring(manifest, model_bytes, data.test_events(), X_test, golden_selected)
+    check_fitted_coefficients(manifest)
+    write_json(manifest_path, manifest)
+    shown = manifest_path.relative_to(REPO_ROOT) if manifest_path.is_relative_to(REPO_ROOT) else manifest_path
+    print(f"{fx.key}: rewrote {shown} ({manifest_path.stat().st_size} bytes), model.onnx unchanged")
+
+
 def fitted_summary_line(clf: Any) -> str:
     return ", ".join(f"{k} {v}" for k, v in fitted_summary(clf).items() if k not in ("coef",)) or "-"
 
@@ -507,6 +548,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--out-root", type=Path, default=REPO_ROOT, help="base of the output directories (default: the repository)"
+    )
+    parser.add_argument(
+        "--manifest-only",
+        action="store_true",
+        help="no fit: recompute each manifest's baseline and explanation from the model.onnx already written",
     )
     return parser.parse_args(argv)
 
@@ -537,6 +583,9 @@ def run(args: argparse.Namespace, started: float) -> int:
                 f"({time.perf_counter() - data_started:.1f}s)"
             )
         data = datasets[fx.seed]
+        if args.manifest_only:
+            refresh_manifest(fx, data, args.out_root)
+            continue
         if (fx.build, fx.seed) not in fitted:  # fraud-logreg and fraud-logreg-zipmap share one fit
             fit_started = time.perf_counter()
             clf = fx.build(fx.seed)

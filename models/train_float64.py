@@ -25,6 +25,9 @@ skl2onnx 1.20 also fails to convert any HistGradientBoosting model with onnx 1.2
 boolean": it passes a Python bool among the integers of ``nodes_missing_value_tracks_true``);
 ``_integer_missing_value_tracks`` below converts it to an int on the way.
 
+Both manifests carry ``train.py``'s monitoring entries (``add_monitoring``): a baseline over the test split as
+each export serves it (float64 or float32 rows, its own scores) and an ``occlusion`` explanation.
+
 Usage::
 
     python models/train_float64.py [--out-root DIR]
@@ -57,6 +60,7 @@ from train import (
     FEATURES,
     REPO_ROOT,
     TARGET_OPSET,
+    add_monitoring,
     compute_features,
     confusion_metrics,
     describe_outputs,
@@ -221,8 +225,14 @@ def run(out_root: Path, started: float) -> int:
     missed = idx_test[float32_diff > MISSED_BY]
     assert len(missed) > 0, "the float32 export reproduced every test event: no fixture to show"
 
-    golden = select_golden(y[idx_test], test_scores, GOLDEN_ROWS, data.golden_rng())
-    golden_global = np.concatenate([idx_test[golden], np.setdiff1d(missed, idx_test[golden])])
+    golden, golden_selected = select_golden(y[idx_test], test_scores, GOLDEN_ROWS, data.golden_rng())
+    extra = np.setdiff1d(missed, idx_test[golden])
+    golden_global = np.concatenate([idx_test[golden], extra])
+    # The added events were chosen, not drawn: "m", weight 0 when golden rows stand for the test split.
+    golden_selected = {
+        "groups": golden_selected["groups"] + "m" * len(extra),
+        "weights": {**golden_selected["weights"], "m": 0.0},
+    }
     golden_events = [data.events[i] for i in golden_global]
     golden_scores = clf.predict_proba(X64[golden_global])[:, 1]
     summary = {
@@ -249,10 +259,11 @@ def run(out_root: Path, started: float) -> int:
         },
     }
     fixtures = [
-        ("fraud-hgb", "float64", float64_model, X64[golden_global], "written by this script as float64 TreeEnsemble"),
-        ("fraud-hgb-float32", "float32", float32_model, data.X[golden_global], "skl2onnx FloatTensorType"),
+        ("fraud-hgb", "float64", float64_model, X64, "written by this script as float64 TreeEnsemble"),
+        ("fraud-hgb-float32", "float32", float32_model, data.X, "skl2onnx FloatTensorType"),
     ]
-    for name, input_type, model, golden_X, export in fixtures:
+    for name, input_type, model, served_X, export in fixtures:
+        golden_X = served_X[golden_global]
         model_bytes = model.SerializeToString()
         version_dir = out_root / "test/fixtures/models" / name / "1"
         version_dir.mkdir(parents=True, exist_ok=True)
@@ -276,6 +287,8 @@ def run(out_root: Path, started: float) -> int:
                 "onnx": {"ir_version": model.ir_version, "opsets": opsets, "outputs": describe_outputs(model)},
             },
         }
+        # Each export's baseline over the test split as it serves it: float64 or float32 rows, its own scores.
+        manifest = add_monitoring(manifest, model_bytes, data.test_events(), served_X[idx_test], golden_selected)
         write_json(version_dir / "manifest.json", manifest)
         check(version_dir, input_type)
     print(f"fit and export in {time.perf_counter() - started:.1f}s; {json.dumps(summary)}")
