@@ -8,6 +8,7 @@ export {
 } from './companions.js';
 export { type ControlRecord, type ControlTopic, openControlTopic } from './control.js';
 export { createDelivery, type DeliveredBatch, type Delivery, type DeliveryOptions } from './delivery.js';
+export { type FollowSinceOptions, followTopicSince, type SinceFollower } from './follow-since.js';
 export {
   type Backpressure,
   type BatchControl,
