@@ -29,6 +29,14 @@ describe('population stability index', () => {
     expect(populationStabilityIndex(bins({ 3: 1 }), bins({}))).toBeNull();
   });
 
+  it('compares any number of bins, shares as well as counts', () => {
+    // Three bins: shares (0.5, 0.3, 0.2) expected, counts (20, 30, 50) actual.
+    const byHand = -0.3 * Math.log(0.2 / 0.5) + 0.3 * Math.log(0.5 / 0.2);
+    expect(populationStabilityIndex([0.5, 0.3, 0.2], [20, 30, 50])).toBeCloseTo(byHand, 12);
+    expect(populationStabilityIndex(new Float64Array([0.5, 0.5]), new Float64Array([1, 1]))).toBe(0);
+    expect(() => populationStabilityIndex([0.5, 0.5], [1, 1, 1])).toThrow(RangeError);
+  });
+
   it('bins scores in tenths of [0, 1], the ends taking what lies outside', () => {
     expect([0, 0.05, 0.1, 0.15, 0.55, 0.95, 0.999, 1].map(psiBin)).toEqual([0, 0, 1, 1, 5, 9, 9, 9]);
     expect([-0.2, 1.7, Number.NaN].map(psiBin)).toEqual([0, 9, 0]);
