@@ -15,13 +15,24 @@ import {
 } from '../deployments/index.js';
 import { StreamscoreError } from '../errors/index.js';
 import type { ExperimentsSummary } from '../experiments/index.js';
+import type { DriftReport, GroundTruthReport } from '../monitoring/index.js';
 import type { AdminRoute } from './server.js';
+
+/** Ground-truth figures of one model version and variant (a GroundTruthReport with its model). */
+export type ModelGroundTruth = GroundTruthReport & { model: string; version: string };
+
+export interface MonitoringSummary {
+  drift: readonly DriftReport[];
+  groundTruth: readonly ModelGroundTruth[];
+}
 
 export interface ModelAdminOptions {
   /** Written as decided_by: `admin-api@<host>`. */
   decidedBy: string;
   /** The running comparison figures, shown with the deployments. */
   experiments(): ExperimentsSummary;
+  /** The last drift window and the ground-truth figures of each model version, shown with its deployment. */
+  monitoring(): MonitoringSummary;
   /** Rejects (TOPIC_MISSING) when comparisons could not be published: checked before adding challengers. */
   requireComparisonTopic(): Promise<void>;
 }
@@ -69,7 +80,16 @@ export function modelRoutes(deployments: readonly Deployments[], options: ModelA
     const pairs = options
       .experiments()
       .pairs.filter((pair) => status.challengers.some((c) => c.variant === pair.challenger.variant));
-    return { ...status, experiments: pairs };
+    const { drift, groundTruth } = options.monitoring();
+    const served = (model: string) =>
+      model === entry.controller.state.champion.model ||
+      status.challengers.some((challenger) => challenger.model === model);
+    return {
+      ...status,
+      experiments: pairs,
+      drift: drift.filter((report) => served(report.modelName)),
+      groundTruth: groundTruth.filter((figures) => served(figures.model)),
+    };
   };
   const decide = async (name: string, make: Parameters<Deployments['decide']>[0]) => {
     const entry = byName.get(name);

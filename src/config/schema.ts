@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { CHALLENGER_SPEC } from '../deployments/state.js';
+import { monitoringSchema } from './monitoring.js';
 import { packagePath } from './package-path.js';
 
 const positiveInt = () => z.number().int().positive();
@@ -307,6 +308,7 @@ export const configSchema = z
     model: modelSchema.prefault({}),
     deployments: deploymentsSchema.prefault({}),
     experiments: experimentsSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
     admin: adminSchema.prefault({}),
     log: logSchema.prefault({}),
     shutdown: shutdownSchema.prefault({}),
@@ -386,6 +388,11 @@ export const configSchema = z
     experiments: {
       ...config.experiments,
       comparisonTopic: config.experiments.comparisonTopic || `${config.output.topic}.comparisons`,
+    },
+    monitoring: {
+      ...config.monitoring,
+      alertsTopic: config.monitoring.alertsTopic || `${config.output.topic}.alerts`,
+      topic: config.monitoring.topic || `${config.output.topic}.monitoring`,
     },
   }));
 

@@ -7,7 +7,7 @@ export {
 } from './batcher.js';
 export { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
 export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
-export { type IsolatedScores, scoreIsolatingFailures } from './isolation.js';
+export { type IsolatedScores, isRunFailure, scoreIsolatingFailures } from './isolation.js';
 export {
   createModelPool,
   type LoadedVersion,

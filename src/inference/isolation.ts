@@ -27,7 +27,8 @@ export interface IsolatedScores {
   failedRows: number[];
 }
 
-function isRunFailure(error: unknown): error is StreamscoreError {
+/** An onnxruntime run that failed: the rows' fault or the model's, never the infrastructure's. */
+export function isRunFailure(error: unknown): error is StreamscoreError {
   return error instanceof StreamscoreError && error.code === 'INFERENCE_RUN_FAILED';
 }
 

@@ -51,7 +51,7 @@ const baselineBinsSchema = z
   );
 
 export const baselineSchema = z.object({
-  /** Training rows the proportions were counted over. */
+  /** Rows the proportions were counted over (the sample scripts use the held-out test split). */
   samples: z.number().int().positive(),
   /** In the manifest's feature order, one per feature. */
   features: z.array(
@@ -102,6 +102,8 @@ export const manifestSchema = z
       .length(1, 'one float32 or float64 input of shape [batch, features]'),
     output: z.object({ name: z.string().min(1), column: z.number().int().nonnegative().default(0) }),
     threshold: z.number().min(0).max(1),
+    /** Scores at or above it raise an alert (monitoring.alerts); the decision threshold when absent. */
+    alertThreshold: z.number().min(0).max(1).optional(),
     labels: z.object({ negative: z.string().min(1), positive: z.string().min(1) }),
     features: z.array(featureSpecSchema).min(1),
     training: z.record(z.string(), z.unknown()).optional(),

@@ -19,8 +19,6 @@ export {
   type FeatureDriftRecord,
   loadDriftEventEncoder,
   MONITORING_EVENT_SCHEMA_PATH,
-  // The name src/cli/commands/topics.ts imports; one of the two should go once callers agree.
-  MONITORING_EVENT_SCHEMA_PATH as MONITORING_SCHEMA_PATH,
   type MovedBinRecord,
 } from './drift-event.js';
 export { type DriftWatch, type DriftWatchOptions, watchDrift } from './drift-watch.js';

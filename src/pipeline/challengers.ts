@@ -27,6 +27,8 @@ export interface ChallengerOptions {
 
 export interface ScoredChallenger extends ChallengerScores {
   challenger: PlannedChallenger;
+  /** The whole manifest: alerts read its explanation and thresholds. */
+  manifest: ModelManifest;
 }
 
 export interface ChallengerRun {

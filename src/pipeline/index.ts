@@ -1,3 +1,4 @@
+export { type AlertOptions, type BatchAlerts, createBatchAlerts } from './alerts.js';
 export { type BatchHandlerOptions, createBatchHandler } from './handler.js';
 export {
   type BatchOutput,

@@ -25,7 +25,13 @@ import {
   toDeadLetter,
   toPrediction,
 } from '../routing/index.js';
-import { type RecordRejected, recordRejected } from '../telemetry/index.js';
+import {
+  type ChampionScored,
+  championScored,
+  type RecordRejected,
+  recordRejected,
+} from '../telemetry/index.js';
+import { alertSource, type BatchAlerts, type ChampionExplanation } from './alerts.js';
 import { type ChallengerOptions, type ChallengerRun, runChallengers } from './challengers.js';
 import { canaryDecisions, compareChallengers, NO_CANARY } from './experiment.js';
 
@@ -74,6 +80,8 @@ export interface ScoringPipelineOptions {
   comparisonTopic: string;
   /** How long shadows may take past the champion, and the queue beyond which their work is shed. */
   challengers: Pick<ChallengerOptions, 'shadowDeadlineMs' | 'shedQueuedRows'>;
+  /** Alerts with reason codes (monitoring.alerts); undefined when off. */
+  alerts?: BatchAlerts | undefined;
 }
 
 export interface ScoringPipeline {
@@ -81,7 +89,7 @@ export interface ScoringPipeline {
 }
 
 export function createScoringPipeline(options: ScoringPipelineOptions): ScoringPipeline {
-  const { inputCodec, outputCodec, pool, variant } = options;
+  const { inputCodec, outputCodec, pool, variant, alerts } = options;
   const comparisons = createComparisonEncoder(options.comparisonCodec);
 
   return {
@@ -118,8 +126,9 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       let scored: IsolatedScores;
       let decodedAt: number;
       let challengers: ChallengerRun | undefined;
+      let explanation: ChampionExplanation | undefined;
+      const featureRows = model.features.allocateRows(consumed.length);
       try {
-        const featureRows = model.features.allocateRows(consumed.length);
         for (const record of consumed) {
           try {
             const decoded = inputCodec.decode(record.value);
@@ -142,6 +151,13 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
           );
         }
         scored = await scoreIsolatingFailures(model, featureRows, records.length, inference);
+        explanation = await alerts?.explainChampion(
+          model,
+          featureRows,
+          records.length,
+          scored.scores,
+          scored.failedRows,
+        );
       } finally {
         model.release();
       }
@@ -151,6 +167,17 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       const failed = new Set(scored.failedRows);
       const scoredAt = performance.now();
       const scoredTime = Date.now();
+      if (championScored.hasSubscribers) {
+        championScored.publish({
+          manifest: model.manifest,
+          records,
+          rows: featureRows,
+          count: records.length,
+          scores: scored.scores,
+          failedRows: scored.failedRows,
+          at: scoredTime,
+        } satisfies ChampionScored);
+      }
       const contextOf = (manifest: PredictionContext['manifest'], decidedBy: string) => ({
         manifest,
         variant: decidedBy,
@@ -162,6 +189,14 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       const canaries = challenged.filter(({ challenger }) => challenger.mode === 'canary');
       const canaryContexts = canaries.map((canary) => contextOf(canary.manifest, canary.variant));
       const decisions = canaries.length > 0 ? canaryDecisions(records.length, canaries) : undefined;
+      const championAlerts =
+        alerts && alertSource(model.manifest, variant, scoredTime, featureRows, scored.scores);
+      const canaryAlerts =
+        alerts &&
+        canaries.map((canary) =>
+          alertSource(canary.manifest, canary.variant, scoredTime, featureRows, canary.scores),
+        );
+      const alerted: OutputRecord[] = [];
       const predictions: OutputRecord[] = [];
       const eventTimes: number[] = [];
       for (let row = 0; row < records.length; row++) {
@@ -176,14 +211,16 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
           continue;
         }
         const canary = decisions?.canaryOf[row] ?? NO_CANARY;
+        const event = records[row] as unknown as ScoredEvent;
+        const position = canary === NO_CANARY ? row : decisions!.positionOf[row]!;
         const prediction =
           canary === NO_CANARY
-            ? toPrediction(records[row] as unknown as ScoredEvent, scored.scores[row]!, championContext)
-            : toPrediction(
-                records[row] as unknown as ScoredEvent,
-                canaries[canary]!.scores[decisions!.positionOf[row]!]!,
-                canaryContexts[canary]!,
-              );
+            ? toPrediction(event, scored.scores[row]!, championContext)
+            : toPrediction(event, canaries[canary]!.scores[position]!, canaryContexts[canary]!);
+        if (alerts) {
+          if (canary === NO_CANARY) alerts.collect(alerted, record, event, row, championAlerts!, explanation);
+          else alerts.collect(alerted, record, event, position, canaryAlerts![canary]!, undefined);
+        }
         const traceparent = traceparentFor?.(record);
         predictions.push({
           key: record.key,
@@ -196,6 +233,7 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         { topic: options.outputTopic, records: predictions },
         { topic: options.deadLetterTopic, records: deadLetters },
       ];
+      if (alerts) output.push({ topic: alerts.topic, records: alerted });
       if (challenged.length > 0) {
         const compared: OutputRecord[] = [];
         const statuses = scored.failedRows.length > 0 ? new Uint8Array(records.length) : undefined;

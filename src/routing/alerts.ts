@@ -38,7 +38,7 @@ export type AlertedManifest = Pick<ModelManifest, 'name' | 'version' | 'threshol
 export interface AlertSource {
   manifest: AlertedManifest;
   variant: string;
-  /** The threshold a score must reach: the manifest's unless monitoring.alertThreshold is set. */
+  /** The threshold a score must reach: the manifest's alertThreshold, else its decision threshold. */
   alertThreshold: number;
   /** Wall-clock epoch milliseconds of the predictions. */
   scoredTime: number;

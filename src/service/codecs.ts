@@ -17,8 +17,20 @@ import {
 import type { Config } from '../config/index.js';
 import { ConfigurationError } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
+import {
+  type GroundTruthLabel,
+  LABEL_SCHEMA_PATH,
+  MONITORING_EVENT_SCHEMA_PATH,
+  type MonitoringEvent,
+} from '../monitoring/index.js';
 import { createRegistryClient, type RegistryClient } from '../registry/index.js';
-import { COMPARISON_SCHEMA_PATH, type Comparison, type Prediction } from '../routing/index.js';
+import {
+  ALERT_SCHEMA_PATH,
+  type Alert,
+  COMPARISON_SCHEMA_PATH,
+  type Comparison,
+  type Prediction,
+} from '../routing/index.js';
 import type { Logger } from '../telemetry/index.js';
 
 export interface ServiceCodecs {
@@ -27,6 +39,14 @@ export interface ServiceCodecs {
   inputOrigin: string;
   predictions: RecordEncoder<Prediction>;
   comparisons: RecordEncoder<Comparison>;
+  /** Undefined unless monitoring.alerts is on. */
+  alerts: RecordEncoder<Alert> | undefined;
+  /** Undefined unless monitoring.drift is on or monitoring.labelsTopic set. */
+  monitoring: RecordEncoder<MonitoringEvent> | undefined;
+  /** What the ground-truth join reads, as output.format and input.format say; undefined without labels. */
+  groundTruth:
+    | { predictions: RecordDecoder<Prediction>; labels: RecordDecoder<GroundTruthLabel> }
+    | undefined;
   close(): void;
 }
 
@@ -76,20 +96,48 @@ export async function openCodecs(config: Config, logger: Logger): Promise<Servic
       registry && config.input.format === 'confluent'
         ? createConfluentDecoder<DecodedRecord>(reader.type, registry)
         : createAvroCodec<DecodedRecord>(reader.type);
-    const predictionType = loadAvroSchema(config.output.schema);
-    const comparisonType = loadAvroSchema(COMPARISON_SCHEMA_PATH);
-    let predictions: RecordEncoder<Prediction> = createAvroCodec<Prediction>(predictionType);
-    let comparisons: RecordEncoder<Comparison> = createAvroCodec<Comparison>(comparisonType);
-    if (registry && config.output.format === 'confluent') {
-      const { topic } = config.output;
-      const { comparisonTopic } = config.experiments;
-      // One after the other, so that a missing subject is always reported in the same order.
-      const predictionId = await outputSchemaId(config, registry, topic, predictionType);
-      const comparisonId = await outputSchemaId(config, registry, comparisonTopic, comparisonType);
-      predictions = createConfluentEncoder(predictionType, predictionId);
-      comparisons = createConfluentEncoder(comparisonType, comparisonId);
-      logger.info({ predictionId, comparisonId }, 'output schemas registered');
-    }
+    const wireFormat = registry && config.output.format === 'confluent' ? registry : undefined;
+    const ids: Record<string, number> = {};
+    // One after the other, so that a missing subject is always reported in the same order.
+    const encoderFor = async <T>(
+      topic: string,
+      schemaPath: string,
+      name: string,
+    ): Promise<RecordEncoder<T>> => {
+      const type = loadAvroSchema(schemaPath);
+      if (!wireFormat) return createAvroCodec<T>(type);
+      const id = await outputSchemaId(config, wireFormat, topic, type);
+      ids[`${name}Id`] = id;
+      return createConfluentEncoder(type, id);
+    };
+    const predictions = await encoderFor<Prediction>(config.output.topic, config.output.schema, 'prediction');
+    const comparisons = await encoderFor<Comparison>(
+      config.experiments.comparisonTopic,
+      COMPARISON_SCHEMA_PATH,
+      'comparison',
+    );
+    const alerts = config.monitoring.alerts
+      ? await encoderFor<Alert>(config.monitoring.alertsTopic, ALERT_SCHEMA_PATH, 'alert')
+      : undefined;
+    const { monitoring: settings } = config;
+    const monitoring =
+      settings.drift || settings.labelsTopic !== ''
+        ? await encoderFor<MonitoringEvent>(settings.topic, MONITORING_EVENT_SCHEMA_PATH, 'monitoring')
+        : undefined;
+    if (wireFormat) logger.info(ids, 'output schemas registered');
+    const decoderFor = <T>(schemaPath: string, format: 'avro' | 'confluent'): RecordDecoder<T> => {
+      const type = loadAvroSchema(schemaPath);
+      return registry && format === 'confluent'
+        ? createConfluentDecoder<T>(type, registry)
+        : createAvroCodec<T>(type);
+    };
+    const groundTruth =
+      settings.labelsTopic === ''
+        ? undefined
+        : {
+            predictions: decoderFor<Prediction>(config.output.schema, config.output.format),
+            labels: decoderFor<GroundTruthLabel>(LABEL_SCHEMA_PATH, config.input.format),
+          };
     logger.info(
       { input: config.input.format, output: config.output.format, reader: reader.origin },
       'record formats',
@@ -99,6 +147,9 @@ export async function openCodecs(config: Config, logger: Logger): Promise<Servic
       inputOrigin: reader.origin,
       predictions,
       comparisons,
+      alerts,
+      monitoring,
+      groundTruth,
       close: () => registry?.close(),
     };
   } catch (error) {

@@ -19,6 +19,10 @@ import type { ModelPool } from '../inference/index.js';
 import { ensureControlTopic, requireTopics } from '../kafka/index.js';
 import { readModelPublicKey } from '../models/index.js';
 import type { Logger, Telemetry } from '../telemetry/index.js';
+import type { ServiceMonitoring } from './monitoring.js';
+
+/** What the admin API shows of monitoring beside each deployment. */
+export type MonitoringView = Pick<ServiceMonitoring, 'drift' | 'groundTruth'>;
 
 export interface ServiceDeployments {
   readonly deployments: Deployments;
@@ -32,6 +36,7 @@ export async function startDeployments(
   pool: ModelPool,
   telemetry: Telemetry,
   logger: Logger,
+  monitoring?: MonitoringView,
 ): Promise<ServiceDeployments> {
   const { model, experiments: settings } = config;
   // Read once: a key that cannot be used stops the start before anything is loaded.
@@ -90,6 +95,14 @@ export async function startDeployments(
     routes: modelRoutes([deployments], {
       decidedBy: `admin-api@${hostname()}`,
       experiments: () => experiments.figures.summary(Date.now()),
+      monitoring: () => ({
+        drift: monitoring?.drift() ?? [],
+        groundTruth: (monitoring?.groundTruth() ?? []).map((tally) => ({
+          model: tally.modelName,
+          version: tally.modelVersion,
+          ...tally.report(),
+        })),
+      }),
       requireComparisonTopic,
     }),
     close,

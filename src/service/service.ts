@@ -12,7 +12,8 @@ import type { Deployments } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
 import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
-import { createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
+import { createBatchAlerts, createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
+import { createAlertEncoder } from '../routing/index.js';
 import {
   disabledTelemetry,
   type Logger,
@@ -24,6 +25,7 @@ import {
 import { openCodecs } from './codecs.js';
 import { type ServiceDeployments, startDeployments } from './deployments.js';
 import { healthRoutes, type Readiness, trackReadiness } from './health.js';
+import { type ServiceMonitoring, startMonitoring } from './monitoring.js';
 
 export interface RunningService {
   readonly counters: Readonly<PipelineCounters>;
@@ -146,6 +148,7 @@ export async function startService(
   });
   const observer = observePipeline(logger);
   let started: ServiceDeployments | undefined;
+  let monitoring: ServiceMonitoring | undefined;
 
   let joined = false;
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
@@ -159,6 +162,7 @@ export async function startService(
       if (joined) await member.disconnect();
       else void member.disconnect();
       await delivery.close();
+      await monitoring?.close();
       await started?.close();
       await admin?.close();
       await pool.close();
@@ -184,8 +188,10 @@ export async function startService(
 
   try {
     const topics = [config.input.topic, config.output.topic, config.deadLetter.topic];
+    if (codecs.alerts) topics.push(config.monitoring.alertsTopic);
     await unlessStopped(requireTopics(config.kafka, logger, topics));
-    started = await unlessStopped(startDeployments(config, pool, telemetry, logger));
+    monitoring = await unlessStopped(startMonitoring(config, codecs, telemetry, logger));
+    started = await unlessStopped(startDeployments(config, pool, telemetry, logger, monitoring));
     const opened = started.deployments;
     deployments = opened;
     const champion = opened.controller.status();
@@ -212,6 +218,13 @@ export async function startService(
       deadLetterTopic: config.deadLetter.topic,
       comparisonTopic: config.experiments.comparisonTopic,
       challengers: config.experiments,
+      alerts:
+        codecs.alerts &&
+        createBatchAlerts({
+          encoder: createAlertEncoder(codecs.alerts),
+          topic: config.monitoring.alertsTopic,
+          reasonCodes: config.monitoring.reasonCodes,
+        }),
     });
     await unlessStopped(
       member.run({

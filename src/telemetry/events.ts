@@ -5,6 +5,7 @@
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { ErrorCode, StreamscoreError } from '../errors/index.js';
+import type { ModelManifest } from '../models/index.js';
 
 /** A record set aside, at the moment it is (logged then; counted once its dead letter is delivered). */
 export interface RecordRejected {
@@ -89,7 +90,25 @@ export interface ChallengersScored {
   })[];
 }
 
+/**
+ * A partition batch its champion scored, with what monitoring needs to watch its inputs (drift windows):
+ * the decoded records, the feature rows and scores as typed arrays, lent for the duration of the call.
+ */
+export interface ChampionScored {
+  manifest: ModelManifest;
+  records: readonly Readonly<Record<string, unknown>>[];
+  /** `count` rows of `manifest.features.length` features, row-major. */
+  rows: Float32Array | Float64Array;
+  count: number;
+  scores: Float32Array;
+  /** Rows the model failed on (dead-lettered): their scores are not the model's. */
+  failedRows: readonly number[];
+  /** Date.now() when the scores were ready. */
+  at: number;
+}
+
 export const inferenceBatch = diagnostics.channel('streamscore:inference.batch');
+export const championScored = diagnostics.channel('streamscore:champion.scored');
 export const challengersScored = diagnostics.channel('streamscore:challengers.scored');
 export const predictionCacheLookup = diagnostics.channel('streamscore:cache.lookup');
 export const modelSwapped = diagnostics.channel('streamscore:model.swapped');

@@ -38,6 +38,7 @@ async function variant(
 function dropLastFeature(manifest: Record<string, unknown>): void {
   const features = manifest.features as unknown[];
   features.pop();
+  (manifest.baseline as { features: unknown[] } | undefined)?.features.pop();
   manifest.inputs = [{ name: 'features', type: 'float32', shape: [-1, features.length] }];
 }
 

@@ -7,10 +7,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { ModelGroundTruth } from '../../admin/index.js';
 import type { Config } from '../../config/index.js';
 import type { Challenger, DeploymentStatus } from '../../deployments/index.js';
 import type { PairSummary } from '../../experiments/index.js';
 import { generateSigningKeyPair, readSigningKey, signVersion } from '../../models/index.js';
+import type { DriftReport } from '../../monitoring/index.js';
 import { createRuntime, type GlobalOptions } from '../runtime.js';
 
 interface AdminFlags {
@@ -70,7 +72,11 @@ async function call<T>(
 const describeChallenger = (challenger: Challenger & { id?: string }) =>
   `${challenger.variant} (${challenger.mode} ${challenger.model}@${challenger.version}, ${challenger.share * 100}% of keys)`;
 
-type ListedDeployment = DeploymentStatus & { experiments: PairSummary[] };
+type ListedDeployment = DeploymentStatus & {
+  experiments: PairSummary[];
+  drift: DriftReport[];
+  groundTruth: ModelGroundTruth[];
+};
 
 const percent = (rate: number | null) => (rate === null ? 'n/a' : `${(rate * 100).toFixed(2)}%`);
 
@@ -81,6 +87,30 @@ function describePair({ challenger, total }: PairSummary): string {
     `  ${challenger.variant} (${challenger.model}@${challenger.version}) vs champion: ${total.compared} events, ` +
     `agreement ${percent(total.agreementRate)}, flips +${total.flips.challengerOnlyPositive}/-${total.flips.championOnlyPositive}, ` +
     `PSI ${total.psi === null ? 'n/a' : total.psi.toFixed(4)}, ok ${ok} timeout ${timeout} error ${error} shed ${shed}`
+  );
+}
+
+const hours = (ms: number | null) => (ms === null ? 'n/a' : `${(ms / 3_600_000).toFixed(1)} h`);
+
+/** One line per model version and variant whose predictions met their labels. */
+function describeGroundTruth(figures: ModelGroundTruth): string {
+  return (
+    `  ground truth ${figures.model}@${figures.version} ${figures.variant}: ${figures.labelled} labelled, ` +
+    `precision ${percent(figures.precision)}, recall ${percent(figures.recall)}, ` +
+    `false positive rate ${percent(figures.false_positive_rate)}, positive rate ${percent(figures.positive_rate)}, ` +
+    `label delay p50 ${hours(figures.label_delay_p50_ms)} p99 ${hours(figures.label_delay_p99_ms)}, expired ${figures.expired}`
+  );
+}
+
+/** The last drift window of a model version, naming what moved. */
+function describeDrift(report: DriftReport): string {
+  const moved = report.features
+    .filter((feature) => feature.severity !== 'OK')
+    .map((feature) => `${feature.feature} PSI ${feature.psi.toFixed(3)} (${feature.severity})`);
+  return (
+    `  drift ${report.modelName}@${report.modelVersion}: ${report.severity} over ${report.samples} events ` +
+    `to ${new Date(report.windowEnd).toISOString()}, score PSI ${report.scorePsi.toFixed(3)}` +
+    (moved.length > 0 ? `; ${moved.join(', ')}` : '')
   );
 }
 
@@ -101,7 +131,12 @@ export function describeStatus(status: ListedDeployment): string {
     state.revision === 0
       ? 'revision 0 (the configuration)'
       : `revision ${state.revision}: ${state.action} by ${state.decided_by} at ${new Date(state.decided_at).toISOString()}`;
-  return [`${parts.join('; ')}; ${decided}`, ...status.experiments.map(describePair)].join('\n');
+  return [
+    `${parts.join('; ')}; ${decided}`,
+    ...status.experiments.map(describePair),
+    ...(status.drift ?? []).map(describeDrift),
+    ...(status.groundTruth ?? []).map(describeGroundTruth),
+  ].join('\n');
 }
 
 function describeDecision(answer: DecisionAnswer): string {

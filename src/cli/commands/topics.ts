@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadAvroSchema } from '../../codec/index.js';
 import { createMissingTopics, ensureControlTopic } from '../../kafka/index.js';
-import { COMPARISON_SCHEMA_PATH } from '../../routing/index.js';
+import { LABEL_SCHEMA_PATH, MONITORING_EVENT_SCHEMA_PATH } from '../../monitoring/index.js';
+import { ALERT_SCHEMA_PATH, COMPARISON_SCHEMA_PATH } from '../../routing/index.js';
 import { openRegistry, subjectFor } from '../../service/index.js';
 import { createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { positiveNumber } from './produce.js';
@@ -12,9 +13,10 @@ export interface TopicLayout {
 }
 
 /**
- * Creates the configured topics that do not exist yet: input, output, dead letters and comparisons with
- * the given layout (comparisons are keyed like the predictions, so they get the same partitions), and the
- * deployments control topic (compacted, one partition).
+ * Creates the configured topics that do not exist yet: input, output, dead letters, comparisons, alerts,
+ * monitoring and (when configured) labels with the given layout (comparisons and alerts are keyed like the
+ * predictions, so they get the same partitions), and the deployments control topic (compacted, one
+ * partition).
  */
 export async function createServiceTopics(
   { config, logger }: Runtime,
@@ -25,6 +27,9 @@ export async function createServiceTopics(
     config.output.topic,
     config.deadLetter.topic,
     config.experiments.comparisonTopic,
+    config.monitoring.alertsTopic,
+    config.monitoring.topic,
+    ...(config.monitoring.labelsTopic ? [config.monitoring.labelsTopic] : []),
   ].map((topic) => ({
     topic,
     numPartitions: layout.partitions,
@@ -36,8 +41,9 @@ export async function createServiceTopics(
 }
 
 /**
- * Registers the input, prediction and comparison schemas under their topics' subjects, for a registry
- * where the service itself may not register (registry.autoRegister off); returns subject → id.
+ * Registers the input, prediction, comparison, alert, monitoring and (when configured) label schemas under
+ * their topics' subjects, for a registry where the service itself may not register (registry.autoRegister
+ * off); returns subject → id.
  */
 export async function registerServiceSchemas({ config }: Runtime): Promise<Record<string, number>> {
   const registry = openRegistry(config);
@@ -46,6 +52,9 @@ export async function registerServiceSchemas({ config }: Runtime): Promise<Recor
       [config.input.topic, config.input.schema],
       [config.output.topic, config.output.schema],
       [config.experiments.comparisonTopic, COMPARISON_SCHEMA_PATH],
+      [config.monitoring.alertsTopic, ALERT_SCHEMA_PATH],
+      [config.monitoring.topic, MONITORING_EVENT_SCHEMA_PATH],
+      ...(config.monitoring.labelsTopic ? [[config.monitoring.labelsTopic, LABEL_SCHEMA_PATH] as const] : []),
     ] as const;
     const ids: Record<string, number> = {};
     for (const [topic, path] of schemas) {
@@ -68,13 +77,13 @@ export function registerTopics(program: Command): void {
   topics
     .command('create')
     .description(
-      'Create the configured input, output, dead-letter, comparison and deployments topics if they do not exist.',
+      'Create the configured input, output, dead-letter, comparison, alert, monitoring, labels and deployments topics if they do not exist.',
     )
     .option('-p, --partitions <n>', 'partitions per topic', positiveNumber, 3)
     .option('--replication-factor <n>', 'replicas per partition', positiveNumber, 1)
     .option(
       '--register-schemas',
-      'also register the input, prediction and comparison schemas in the schema registry (registry.urls)',
+      'also register the input, prediction, comparison, alert, monitoring and label schemas in the schema registry (registry.urls)',
       false,
     )
     .action(async (flags: CreateFlags, command: Command) => {
