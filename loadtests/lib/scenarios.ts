@@ -12,6 +12,7 @@ import { harnessProducer, joinedConsumer, type OpenLoopResult, runOpenLoop } fro
 import type { BenchOptions } from './options.js';
 import type { RampRates } from './schedule.js';
 import {
+  type MonitoringSetting,
   type RecordFormat,
   type RunningTarget,
   startTarget,
@@ -55,6 +56,8 @@ export interface TargetSetup {
   format?: RecordFormat;
   /** Service only: the schema registry's base URL (registry.urls), which format confluent needs. */
   registryUrl?: string;
+  /** Service only: monitoring settings (alerts, drift); the topics they name must exist. */
+  monitoring?: MonitoringSetting;
   /**
    * Called with the run's output topics before the target starts, so that what the target creates for them
    * (a registry subject) can be removed however the run ends.

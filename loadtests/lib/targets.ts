@@ -4,7 +4,7 @@
  * child reports what it spent in between (CPU, event-loop delay, memory, inference batch sizes).
  */
 import { fork } from 'node:child_process';
-import { packagePath } from '../../src/config/index.js';
+import { type ConfigInput, packagePath } from '../../src/config/index.js';
 
 export type TargetKind = 'service' | 'bare-pipe' | 'naive-service';
 
@@ -37,7 +37,12 @@ export interface TargetConfig {
   format?: RecordFormat;
   /** Service only: registry.urls, the schema registry format confluent reads and writes through. */
   registryUrl?: string;
+  /** Service only: the `monitoring` settings; their alerts and monitoring topics must exist. Off when absent. */
+  monitoring?: MonitoringSetting;
 }
+
+/** The service's `monitoring` section, as a target config carries it. */
+export type MonitoringSetting = NonNullable<ConfigInput['monitoring']>;
 
 /** How the service reads its input and writes its output: plain Avro, or the Confluent wire format. */
 export type RecordFormat = 'avro' | 'confluent';

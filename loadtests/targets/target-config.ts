@@ -18,6 +18,7 @@ export function serviceConfig(target: TargetConfig, clientId: string): Config {
       },
       ...(target.challengers ? { experiments: { challengers: target.challengers } } : {}),
       ...(target.registryUrl ? { registry: { urls: [target.registryUrl] } } : {}),
+      ...(target.monitoring ? { monitoring: target.monitoring } : {}),
       admin: { port: 0 },
       log: { level: 'warn' },
     },
