@@ -96,7 +96,6 @@ function medians(manifest: ModelManifest): Float64Array | null {
 export function createBatchAlerts(options: AlertOptions): BatchAlerts {
   const reasons: ReasonCodes = createReasonCodes(options.reasonCodes);
   let alerted = new Int32Array(64);
-  let occluded: FeatureRows | undefined;
 
   const reasonsFor = (
     source: ExplainedSource,
@@ -139,9 +138,11 @@ export function createBatchAlerts(options: AlertOptions): BatchAlerts {
         return { occludedScores: undefined, alertPosition };
       }
       const width = model.features.width;
-      occluded = occlusionRows(rows, width, alerted, alerts, baselineMedians, occluded);
+      // A call of its own, past the batcher and the prediction cache: occluded rows are never asked for
+      // again, and hashing them into the cache cost the main thread more than the rest of monitoring.
+      const occluded = occlusionRows(rows, width, alerted, alerts, baselineMedians);
       try {
-        return { occludedScores: await model.score(occluded, alerts * width), alertPosition };
+        return { occludedScores: await model.scoreAlone(occluded, alerts * width), alertPosition };
       } catch (error) {
         // A model that cannot score an occluded row still alerted: the alerts go out without reasons.
         if (!isRunFailure(error)) throw error;
