@@ -26,6 +26,8 @@ import {
 import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
 import type { RegistryResult } from './lib/registry-summary.js';
 import { RESULTS_DIRECTORY, type RunEnvironment } from './lib/results.js';
+import { scaleMarkdown, scaleTargetRow } from './lib/scale-report.js';
+import type { ScaleResult } from './lib/scale-summary.js';
 import { type DrainRun, harnessBound, type MaxRateSearch, type OpenLoopRun } from './lib/scenarios.js';
 import type { ShadowResult } from './lib/shadow.js';
 import { shadowMarkdown, shadowTargetRows } from './lib/shadow-report.js';
@@ -61,9 +63,19 @@ interface CacheFile extends ResultFile {
 type SoakFile = ResultFile & SoakResult;
 type ShadowFile = ResultFile & ShadowResult;
 type RegistryFile = ResultFile & RegistryResult;
+type ScaleFile = ResultFile & ScaleResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
-const OWN_SCENARIOS = new Set(['layers', 'throughput', 'latency', 'cache', 'soak', 'shadow', 'registry']);
+const OWN_SCENARIOS = new Set([
+  'layers',
+  'throughput',
+  'latency',
+  'cache',
+  'soak',
+  'shadow',
+  'registry',
+  'scale',
+]);
 
 export { verdict } from './lib/format.js';
 /** Also where the verdict tests find them. */
@@ -124,6 +136,7 @@ function targetsSection(
   soak: SoakFile | undefined,
   shadow: ShadowFile | undefined,
   registry: RegistryFile | undefined,
+  scale: ScaleFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -156,6 +169,7 @@ function targetsSection(
   }
   if (shadow) lines.push(...shadowTargetRows(shadow));
   if (registry) lines.push(registryTargetRow(registry));
+  if (scale) lines.push(scaleTargetRow(scale));
   if (soak) {
     lines.push(
       `| resident memory over the soak | within ±${percent(soak.memory.maxDeviation)} of ${integer(soak.memory.meanRssMiB)} MiB over ${integer(soak.soakSeconds)} s${soak.quick ? ' (a --quick soak, not the 10-minute one)' : ''}; trend ${soak.memory.rssSlopeMiBPerMinute.toFixed(2)} MiB/min | ±10% | ${verdict(soak.memory.maxDeviation <= 0.1)} |`,
@@ -388,6 +402,7 @@ export function generateReport(): string[] {
   const soak = byScenario<SoakFile>(results, 'soak');
   const shadow = byScenario<ShadowFile>(results, 'shadow');
   const registry = byScenario<RegistryFile>(results, 'registry');
+  const scale = byScenario<ScaleFile>(results, 'scale');
   const written: string[] = [];
 
   if (latency) {
@@ -428,7 +443,7 @@ export function generateReport(): string[] {
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak, shadow, registry),
+    ...targetsSection(throughput, latency, soak, shadow, registry, scale),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
     ...latencySection(latency),
@@ -437,6 +452,7 @@ export function generateReport(): string[] {
     ...soakSection(soak),
     ...(shadow ? shadowMarkdown(shadow) : []),
     ...(registry ? registryMarkdown(registry) : []),
+    ...(scale ? scaleMarkdown(scale) : []),
     ...METHOD,
   ];
   if (others.length > 0) {
