@@ -23,6 +23,8 @@ import {
   sustainedRate,
   verdict,
 } from './lib/format.js';
+import { monitoringMarkdown, monitoringTargetRow } from './lib/monitoring-report.js';
+import type { MonitoringResult } from './lib/monitoring-summary.js';
 import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
 import type { RegistryResult } from './lib/registry-summary.js';
 import { RESULTS_DIRECTORY, type RunEnvironment } from './lib/results.js';
@@ -64,6 +66,7 @@ type SoakFile = ResultFile & SoakResult;
 type ShadowFile = ResultFile & ShadowResult;
 type RegistryFile = ResultFile & RegistryResult;
 type ScaleFile = ResultFile & ScaleResult;
+type MonitoringFile = ResultFile & MonitoringResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
 const OWN_SCENARIOS = new Set([
@@ -75,6 +78,7 @@ const OWN_SCENARIOS = new Set([
   'shadow',
   'registry',
   'scale',
+  'monitoring',
 ]);
 
 export { verdict } from './lib/format.js';
@@ -137,6 +141,7 @@ function targetsSection(
   shadow: ShadowFile | undefined,
   registry: RegistryFile | undefined,
   scale: ScaleFile | undefined,
+  monitoring: MonitoringFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -170,6 +175,7 @@ function targetsSection(
   if (shadow) lines.push(...shadowTargetRows(shadow));
   if (registry) lines.push(registryTargetRow(registry));
   if (scale) lines.push(scaleTargetRow(scale));
+  if (monitoring) lines.push(monitoringTargetRow(monitoring));
   if (soak) {
     lines.push(
       `| resident memory over the soak | within ±${percent(soak.memory.maxDeviation)} of ${integer(soak.memory.meanRssMiB)} MiB over ${integer(soak.soakSeconds)} s${soak.quick ? ' (a --quick soak, not the 10-minute one)' : ''}; trend ${soak.memory.rssSlopeMiBPerMinute.toFixed(2)} MiB/min | ±10% | ${verdict(soak.memory.maxDeviation <= 0.1)} |`,
@@ -403,6 +409,7 @@ export function generateReport(): string[] {
   const shadow = byScenario<ShadowFile>(results, 'shadow');
   const registry = byScenario<RegistryFile>(results, 'registry');
   const scale = byScenario<ScaleFile>(results, 'scale');
+  const monitoring = byScenario<MonitoringFile>(results, 'monitoring');
   const written: string[] = [];
 
   if (latency) {
@@ -443,7 +450,7 @@ export function generateReport(): string[] {
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak, shadow, registry, scale),
+    ...targetsSection(throughput, latency, soak, shadow, registry, scale, monitoring),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
     ...latencySection(latency),
@@ -453,6 +460,7 @@ export function generateReport(): string[] {
     ...(shadow ? shadowMarkdown(shadow) : []),
     ...(registry ? registryMarkdown(registry) : []),
     ...(scale ? scaleMarkdown(scale) : []),
+    ...(monitoring ? [monitoringMarkdown(monitoring)] : []),
     ...METHOD,
   ];
   if (others.length > 0) {
