@@ -61,7 +61,7 @@ function findings(result: MonitoringResult, summary: MonitoringSummary): string[
     const alerts = median(summary.alertsPerDrain);
     const reasons =
       result.explanation === 'occlusion'
-        ? ` Their reasons come from occlusion: each alerted row is scored again once per feature with that feature at its training median, ${integer(alerts * result.modelFeatures)} extra rows a drain (${((alerts * result.modelFeatures) / result.backlog).toFixed(2)} per event), one extra batched inference call per batch that alerted.`
+        ? ` Their reasons come from occlusion: each alerted row is scored again once per feature not already at its training median (a feature at its median adds exactly 0), at most ${integer(alerts * result.modelFeatures)} extra rows a drain (${((alerts * result.modelFeatures) / result.backlog).toFixed(2)} per event), in one inference call of its own per batch that alerted.`
         : ` Their reasons are ${result.explanation}: no extra inference.`;
     lines.push(
       `- **Alerts**: ${countsCell(summary.alertsPerDrain)} of the ${integer(result.backlog)} events a drain scored at or above ${result.alertThreshold} (${percent(summary.alertShare)}), each published with ${result.setting.reasonCodes} reason codes in the produce request of its batch's predictions.${reasons}`,

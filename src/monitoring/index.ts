@@ -49,8 +49,9 @@ export {
   createReasonCodes,
   type LinearExplanation,
   linearReasons,
+  type OcclusionPlan,
   occlusionReasons,
-  occlusionRows,
+  planOcclusion,
   type ReasonCodes,
   type ReasonMethod,
 } from './reasons.js';

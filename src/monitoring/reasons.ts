@@ -3,8 +3,8 @@
  * ways to attribute a score, as the manifest's `explanation` says: LINEAR, exact contributions to the logit
  * of a logistic regression (coefficient × (value − center)); OCCLUSION, for any model, the score's drop
  * when one feature at a time is set to its training median. Occlusion needs a score per alerted row and
- * feature, so the occluded rows of a whole batch are built into one FeatureRows the caller scores in one
- * call. The top k are taken whatever their sign, so an alert that fewer than k features pushed up also
+ * feature not already at its median, so the occluded rows of a whole batch are built into one FeatureRows
+ * the caller scores in one call. The top k are taken whatever their sign, so an alert that fewer than k features pushed up also
  * shows what held it down (negative) or did nothing (0: a feature at its median). Nothing here allocates
  * per alert.
  */
@@ -95,52 +95,80 @@ export function linearReasons(
 }
 
 /**
- * The rows to score for occlusion, in one FeatureRows of `count` × `width` rows of `width` features: for
- * alerted row a (alertedRowIndexes[a], a row of `rows`) and feature j, row a·width + j is that row with
- * feature j set to medians[j]. The element type is the input's, so a float32 row holds the median rounded
- * as the extractor rounds a feature. `out` is reused when it has that type and room enough, else a new one
- * is returned: keep the returned rows for the next batch (one whose buffer an inference call took over
- * reads as empty and is replaced).
+ * The rows to score for occlusion of a batch's alerted rows, in one FeatureRows: for alerted row a
+ * (alertedRowIndexes[a], a row of `rows`) and each feature j whose value is not already its median, the row
+ * with feature j set to medians[j]. A feature at its median would give the row itself back, so its
+ * contribution is exactly 0 without scoring it: typical events sit at the median of most indicators, and
+ * skipping them halves what occlusion costs. The element type is the input's, so a float32 row holds the
+ * median rounded as the extractor rounds a feature.
  */
-export function occlusionRows(
+export interface OcclusionPlan {
+  rows: FeatureRows;
+  /** Occluded rows in `rows`. */
+  count: number;
+  /** Alerted row a's occluded rows are [first[a], first[a + 1]). */
+  first: Int32Array;
+  /** By occluded row, the feature it sets to its median, increasing within an alerted row. */
+  feature: Int32Array;
+}
+
+export function planOcclusion(
   rows: FeatureRows,
   width: number,
   alertedRowIndexes: ArrayLike<number>,
-  count: number,
+  alertedCount: number,
   medians: ArrayLike<number>,
-  out?: FeatureRows,
-): FeatureRows {
-  const length = count * width * width;
-  const occluded =
-    out !== undefined && elementTypeOf(out) === elementTypeOf(rows) && out.length >= length
-      ? out
-      : allocateFeatureRows(elementTypeOf(rows), length);
-  for (let alerted = 0; alerted < count; alerted++) {
+): OcclusionPlan {
+  // The medians as the rows hold values, so "already at its median" compares like with like.
+  const served = allocateFeatureRows(elementTypeOf(rows), width);
+  for (let feature = 0; feature < width; feature++) served[feature] = medians[feature]!;
+  const first = new Int32Array(alertedCount + 1);
+  let count = 0;
+  for (let alerted = 0; alerted < alertedCount; alerted++) {
+    first[alerted] = count;
+    const source = alertedRowIndexes[alerted]! * width;
+    for (let feature = 0; feature < width; feature++) if (rows[source + feature] !== served[feature]) count++;
+  }
+  first[alertedCount] = count;
+  const occluded = allocateFeatureRows(elementTypeOf(rows), count * width);
+  const featureOf = new Int32Array(count);
+  let next = 0;
+  for (let alerted = 0; alerted < alertedCount; alerted++) {
     const source = alertedRowIndexes[alerted]! * width;
     for (let feature = 0; feature < width; feature++) {
-      const target = (alerted * width + feature) * width;
+      if (rows[source + feature] === served[feature]) continue;
+      const target = next * width;
       for (let copied = 0; copied < width; copied++) occluded[target + copied] = rows[source + copied]!;
-      occluded[target + feature] = medians[feature]!;
+      occluded[target + feature] = served[feature]!;
+      featureOf[next++] = feature;
     }
   }
-  return occluded;
+  return { rows: occluded, count, first, feature: featureOf };
 }
 
 /**
- * The top k features of one alerted row by occlusion: feature j's contribution is originalScore minus the
- * score of the row with feature j at its median, occludedScores[offset + j] (offset = a·width for the a-th
- * alerted row of occlusionRows).
+ * The top k features of alerted row `alerted` of `plan` by occlusion: feature j's contribution is
+ * originalScore minus the score of the row with j at its median (occludedScores, by occluded row), 0 for a
+ * feature that was at its median already.
  */
 export function occlusionReasons(
   originalScore: number,
   occludedScores: Float32Array,
-  offset: number,
+  plan: OcclusionPlan,
+  alerted: number,
   width: number,
   k: number,
   out: ReasonCodes,
 ): void {
   startReasons(out, 'OCCLUSION', k);
+  let occluded = plan.first[alerted]!;
+  const end = plan.first[alerted + 1]!;
   for (let feature = 0; feature < width; feature++) {
-    offerReason(out, k, feature, originalScore - occludedScores[offset + feature]!);
+    let contribution = 0;
+    if (occluded < end && plan.feature[occluded] === feature) {
+      contribution = originalScore - occludedScores[occluded]!;
+      occluded++;
+    }
+    offerReason(out, k, feature, contribution);
   }
 }

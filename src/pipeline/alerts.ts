@@ -14,10 +14,11 @@ import {
   clearReasons,
   createReasonCodes,
   linearReasons,
+  type OcclusionPlan,
   occlusionReasons,
-  occlusionRows,
+  planOcclusion,
   type ReasonCodes,
-} from '../monitoring/reasons.js';
+} from '../monitoring/index.js';
 import type { AlertEncoder, AlertSource, ScoredEvent } from '../routing/index.js';
 
 export interface AlertOptions {
@@ -44,8 +45,9 @@ export function alertSource(
 
 /** The champion's reasons for one batch, ready for `collect`. */
 export interface ChampionExplanation {
-  /** Occluded scores by alerted row (width each), in the order of `alertedRows`; undefined unless occlusion. */
+  /** Scores of the occluded rows of `occlusion`; undefined unless occlusion reasons were computed. */
   occludedScores: Float32Array | undefined;
+  occlusion?: OcclusionPlan | undefined;
   /** Position of each batch row among the alerted rows; -1 when the champion did not alert on it. */
   alertPosition: Int32Array;
 }
@@ -109,7 +111,15 @@ export function createBatchAlerts(options: AlertOptions): BatchAlerts {
     if (manifest.explanation?.method === 'linear') {
       linearReasons(manifest.explanation, source.features, width, row, k, reasons);
     } else if (explanation.occludedScores !== undefined && position !== NOT_ALERTED) {
-      occlusionReasons(source.scores[row]!, explanation.occludedScores, position * width, width, k, reasons);
+      occlusionReasons(
+        source.scores[row]!,
+        explanation.occludedScores,
+        explanation.occlusion!,
+        position,
+        width,
+        k,
+        reasons,
+      );
     } else {
       clearReasons(reasons);
     }
@@ -140,9 +150,14 @@ export function createBatchAlerts(options: AlertOptions): BatchAlerts {
       const width = model.features.width;
       // A call of its own, past the batcher and the prediction cache: occluded rows are never asked for
       // again, and hashing them into the cache cost the main thread more than the rest of monitoring.
-      const occluded = occlusionRows(rows, width, alerted, alerts, baselineMedians);
+      const occlusion = planOcclusion(rows, width, alerted, alerts, baselineMedians);
+      if (occlusion.count === 0) return { occludedScores: new Float32Array(0), occlusion, alertPosition };
       try {
-        return { occludedScores: await model.scoreAlone(occluded, alerts * width), alertPosition };
+        return {
+          occludedScores: await model.scoreAlone(occlusion.rows, occlusion.count),
+          occlusion,
+          alertPosition,
+        };
       } catch (error) {
         // A model that cannot score an occluded row still alerted: the alerts go out without reasons.
         if (!isRunFailure(error)) throw error;

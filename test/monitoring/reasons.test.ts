@@ -11,7 +11,7 @@ import {
   type LinearExplanation,
   linearReasons,
   occlusionReasons,
-  occlusionRows,
+  planOcclusion,
   type ReasonCodes,
 } from '../../src/monitoring/reasons.js';
 import { readGolden } from '../support/golden.js';
@@ -245,36 +245,51 @@ describe('occlusion reasons of the gradient-boosting sample model', async () => 
         : (sorted[middle - 1]! + sorted[middle]!) / 2;
     });
 
-  it('builds, per alerted row and feature, the row with that feature at its median, as the model’s float32', () => {
+  it('builds, per alerted row, the row with each feature not at its median set to it, as the model’s float32', () => {
     const rows = Float32Array.from(golden.slice(0, 5).flatMap((row) => row.features));
     const alerted = Uint32Array.from([3, 1]);
     // A median between two float32 values (the baseline's are values rows held, already float32).
     const offGrid = medians.map((median, feature) => (feature === 0 ? 4.0587 : median));
-    const occluded = occlusionRows(rows, width, alerted, 2, offGrid);
-    expect(occluded).toBeInstanceOf(Float32Array);
-    expect(occluded).toHaveLength(2 * width * width);
+    const plan = planOcclusion(rows, width, alerted, 2, offGrid);
+    expect(plan.rows).toBeInstanceOf(Float32Array);
+    let expectedCount = 0;
     for (let a = 0; a < 2; a++) {
-      for (let feature = 0; feature < width; feature++) {
-        const expected = [...rows.subarray(alerted[a]! * width, (alerted[a]! + 1) * width)];
+      const source = [...rows.subarray(alerted[a]! * width, (alerted[a]! + 1) * width)];
+      const occludedFeatures = [...plan.feature.subarray(plan.first[a]!, plan.first[a + 1]!)];
+      // Exactly the features whose value differs from the median (rounded as the row holds it), in order.
+      expect(occludedFeatures).toEqual(
+        source.flatMap((value, feature) => (value === Math.fround(offGrid[feature]!) ? [] : [feature])),
+      );
+      for (const [position, feature] of occludedFeatures.entries()) {
+        const expected = [...source];
         expected[feature] = Math.fround(offGrid[feature]!);
-        const start = (a * width + feature) * width;
-        expect([...occluded.subarray(start, start + width)]).toEqual(expected);
+        const start = (plan.first[a]! + position) * width;
+        expect([...plan.rows.subarray(start, start + width)]).toEqual(expected);
       }
+      expectedCount += occludedFeatures.length;
     }
-    // The row holds that median rounded as a feature is.
+    expect(plan.count).toBe(expectedCount);
+    expect(plan.rows).toHaveLength(expectedCount * width);
+    // log_amount is never at the off-grid median: always occluded, and held rounded as a feature is.
     expect(Math.fround(offGrid[0]!)).not.toBe(offGrid[0]);
+    expect(plan.feature[plan.first[0]!]).toBe(0);
 
-    // Reused when it has room and the rows' type; float64 rows get float64 occluded rows, median unrounded.
-    expect(occlusionRows(rows, width, alerted, 1, offGrid, occluded)).toBe(occluded);
-    const wide = occlusionRows(Float64Array.from(rows), width, alerted, 1, offGrid, occluded);
-    expect(wide).toBeInstanceOf(Float64Array);
-    expect(wide[0]).toBe(offGrid[0]);
-    // A buffer an inference call took over reads as empty: replaced, not written past its end.
-    const transferred = new Float32Array(2 * width * width);
-    structuredClone(transferred.buffer, { transfer: [transferred.buffer] });
-    const replaced = occlusionRows(rows, width, alerted, 2, offGrid, transferred);
-    expect(replaced === transferred).toBe(false);
-    expect([...replaced]).toEqual([...occluded]);
+    // float64 rows get float64 occluded rows, the median unrounded.
+    const wide = planOcclusion(Float64Array.from(rows), width, alerted, 1, offGrid);
+    expect(wide.rows).toBeInstanceOf(Float64Array);
+    expect(wide.rows[0]).toBe(offGrid[0]);
+  });
+
+  it('gives a feature already at its median a contribution of exactly 0 without scoring it', () => {
+    const row = Float32Array.from(medians);
+    const plan = planOcclusion(row, width, [0], 1, medians);
+    expect(plan.count).toBe(0);
+    const out = createReasonCodes(3);
+    occlusionReasons(0.5, new Float32Array(0), plan, 0, width, 3, out);
+    expect(out.method).toBe('OCCLUSION');
+    expect([...out.contributions.subarray(0, out.count)]).toEqual([0, 0, 0]);
+    // Ties keep the manifest's order.
+    expect([...out.features.subarray(0, out.count)]).toEqual([0, 1, 2]);
   });
 
   /** The reasons of designed events, their occluded rows scored in one call as the service would. */
@@ -287,11 +302,16 @@ describe('occlusion reasons of the gradient-boosting sample model', async () => 
     for (const [row, event] of events.entries()) extractor.extractInto(event, rows, row);
     const scores = await session.score(rows, events.length);
     const alerted = Uint32Array.from(events.keys());
-    const occluded = occlusionRows(rows, width, alerted, events.length, medians);
-    const occludedScores = await session.score(occluded, events.length * width);
+    const plan = planOcclusion(rows, width, alerted, events.length, medians);
+    const occludedScores = await session.score(plan.rows, plan.count);
     return events.map((_, a) => {
       const out = createReasonCodes(k);
-      occlusionReasons(scores[a]!, occludedScores, a * width, width, k, out);
+      occlusionReasons(scores[a]!, occludedScores, plan, a, width, k, out);
+      const occludedScoreOf = (feature: number) => {
+        for (let position = plan.first[a]!; position < plan.first[a + 1]!; position++)
+          if (plan.feature[position] === feature) return occludedScores[position]!;
+        return scores[a]!;
+      };
       return {
         rows: [...rows.subarray(a * width, (a + 1) * width)],
         score: scores[a]!,
@@ -299,7 +319,7 @@ describe('occlusion reasons of the gradient-boosting sample model', async () => 
         reasons: Array.from({ length: out.count }, (_, index) => ({
           feature: manifest.features[out.features[index]!]!.name,
           contribution: out.contributions[index]!,
-          occludedScore: occludedScores[a * width + out.features[index]!]!,
+          occludedScore: occludedScoreOf(out.features[index]!),
         })),
       };
     });
