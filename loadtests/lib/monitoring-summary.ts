@@ -5,7 +5,7 @@
 import type { Config } from '../../src/config/index.js';
 import type { MonitoringDrain, MonitoringMode } from './monitoring-drain.js';
 import type { RunEnvironment } from './results.js';
-import { median } from './rounds.js';
+import { drainMedians, median, medianOrNull } from './rounds.js';
 
 /** Issue 12: computed off the hot path, monitoring costs at most 5% of the service's throughput. */
 export const MONITORING_GOAL = { minThroughputRatio: 0.95 } as const;
@@ -73,21 +73,12 @@ export interface MonitoringSummary {
   throughputMet: boolean | undefined;
 }
 
-const medianOrNull = (values: readonly number[]) => (values.length > 0 ? median(values) : null);
-
 function modeSummary(drains: readonly MonitoringDrain[], mode: MonitoringMode): ModeSummary {
   const own = drains.filter((entry) => entry.mode === mode);
   const done = own.filter((entry) => entry.drain.completed).map((entry) => entry.drain);
-  const mainThread = done.map((drain) => drain.stats.mainThreadCpuMicrosPerOutput);
   return {
     mode,
-    drainRates: done.map((drain) => drain.rate),
-    medianDrainRate: medianOrNull(done.map((drain) => drain.rate)),
-    medianCpuMicrosPerRecord: medianOrNull(done.map((drain) => drain.stats.cpuMicrosPerOutput)),
-    medianMainThreadCpuMicrosPerRecord: mainThread.every((value) => value !== undefined)
-      ? medianOrNull(mainThread as number[])
-      : null,
-    medianCoresUsed: medianOrNull(done.map((drain) => drain.stats.coresUsed)),
+    ...drainMedians(done),
     medianEventLoopUtilization: medianOrNull(done.map((drain) => drain.stats.eventLoopUtilization)),
     medianInferenceCallsPerThousand: medianOrNull(
       done.map((drain) => (1000 * drain.stats.inferenceBatches) / drain.stats.outputs),

@@ -5,7 +5,7 @@
 import type { RegistryDecodeResult, WirePath } from './registry-decode.js';
 import type { FormatBacklog, FormatDrain } from './registry-drain.js';
 import { RECORD_FORMATS } from './registry-wire.js';
-import { median } from './rounds.js';
+import { drainMedians } from './rounds.js';
 import type { RecordFormat } from './targets.js';
 
 /** The goal: the wire format at most 5% slower than plain Avro, per record and draining. */
@@ -51,21 +51,12 @@ export interface RegistrySummary {
   decodeMet: Record<WirePath, boolean>;
 }
 
-const medianOrNull = (values: readonly number[]) => (values.length > 0 ? median(values) : null);
-
 function formatSummary(drains: readonly FormatDrain[], format: RecordFormat): FormatSummary {
   const own = drains.filter((entry) => entry.format === format);
   const done = own.filter((entry) => entry.drain.completed).map((entry) => entry.drain);
-  const mainThread = done.map((drain) => drain.stats.mainThreadCpuMicrosPerOutput);
   return {
     format,
-    drainRates: done.map((drain) => drain.rate),
-    medianDrainRate: medianOrNull(done.map((drain) => drain.rate)),
-    medianCpuMicrosPerRecord: medianOrNull(done.map((drain) => drain.stats.cpuMicrosPerOutput)),
-    medianMainThreadCpuMicrosPerRecord: mainThread.every((value) => value !== undefined)
-      ? medianOrNull(mainThread as number[])
-      : null,
-    medianCoresUsed: medianOrNull(done.map((drain) => drain.stats.coresUsed)),
+    ...drainMedians(done),
     unfinishedDrains: own.length - done.length,
     uncleanStops: own
       .map((entry) => entry.drain.stats.uncleanStop)

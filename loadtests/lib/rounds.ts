@@ -27,3 +27,19 @@ export const drainOutcome = (drain: DrainRun) =>
   drain.completed
     ? `drained at ${drain.rate.toFixed(0)}/s, ${drain.stats.cpuMicrosPerOutput.toFixed(1)} µs CPU per record`
     : `${drain.stalled ? 'stalled' : 'ran out of time'} after ${drain.outputs} of ${drain.backlog}`;
+
+export const medianOrNull = (values: readonly number[]) => (values.length > 0 ? median(values) : null);
+
+/** The figures every alternating-rounds benchmark reports of one variant's completed drains. */
+export function drainMedians(done: readonly DrainRun[]) {
+  const mainThread = done.map((drain) => drain.stats.mainThreadCpuMicrosPerOutput);
+  return {
+    drainRates: done.map((drain) => drain.rate),
+    medianDrainRate: medianOrNull(done.map((drain) => drain.rate)),
+    medianCpuMicrosPerRecord: medianOrNull(done.map((drain) => drain.stats.cpuMicrosPerOutput)),
+    medianMainThreadCpuMicrosPerRecord: mainThread.every((value) => value !== undefined)
+      ? medianOrNull(mainThread as number[])
+      : null,
+    medianCoresUsed: medianOrNull(done.map((drain) => drain.stats.coresUsed)),
+  };
+}

@@ -521,6 +521,11 @@ export interface Assignment {
   partitions: number[];
 }
 
+/** An assignment history as the figures print it: `[0,1,2] → [0,2] → [0,1,2]`. */
+export function describeAssignments(history: readonly Assignment[]): string {
+  return history.map((assignment) => `[${assignment.partitions.join(',')}]`).join(' → ');
+}
+
 /** An instance's assignments in order, from its 'joined consumer group' log lines. */
 export function assignments(logs: readonly LogLine[], topic: string): Assignment[] {
   return logs

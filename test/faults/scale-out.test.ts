@@ -21,6 +21,7 @@ import {
   type Assignment,
   assignments,
   createFaultTopics,
+  describeAssignments,
   eventMessages,
   type Fault,
   type Figures,
@@ -161,10 +162,7 @@ describe('three instances join and leave under load, exactly-once', () => {
         ...Object.fromEntries(
           INSTANCES.map((instance) => [
             `assignments ${instance}`,
-            timelines
-              .get(instance)!
-              .map((assignment) => `[${assignment.partitions.join(',')}]`)
-              .join(' → '),
+            describeAssignments(timelines.get(instance)!),
           ]),
         ),
         'records sent when each change was made': sentAtChanges.join(', '),

@@ -18,6 +18,7 @@ import {
   type Assignment,
   assignments,
   createFaultTopics,
+  describeAssignments,
   eventMessages,
   type Fault,
   type Figures,
@@ -132,14 +133,8 @@ describe('a second instance joins and later leaves the group mid-stream', () => 
       regressions = offsetRegressions(commits);
       figures = measure({ input, output, committedOutput, deadLetters }, faults);
       printFigures('second instance joins and leaves', figures, {
-        'assignments a': timelines
-          .get('instance-a')!
-          .map((a) => `[${a.partitions.join(',')}]`)
-          .join(' → '),
-        'assignments b': timelines
-          .get('instance-b')!
-          .map((a) => `[${a.partitions.join(',')}]`)
-          .join(' → '),
+        'assignments a': describeAssignments(timelines.get('instance-a')!),
+        'assignments b': describeAssignments(timelines.get('instance-b')!),
         'predictions sent for partitions not held': violations.length,
         'commits seen': commits.length,
         'committed offsets moving backwards': regressions.length,
