@@ -76,7 +76,7 @@ export async function startDeploymentController(
   let plan: ServingPlan | undefined;
   let standby: string | undefined;
   // Versions refused until their manifest changes: id -> the manifest's change time when it failed.
-  const failed = new Map<string, { changedAt: number; reason: string }>();
+  const failed = new Map<string, { stamp: string; reason: string }>();
   // One reconciliation at a time, in the order states arrived.
   let reconciling: Promise<unknown> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
@@ -96,7 +96,7 @@ export async function startDeploymentController(
 
   // A version that failed verification with its present manifest is no choice for `latest` or a rollback.
   const unusable = (model: string, version: RepositoryVersion) =>
-    failed.get(versionId(model, version.version))?.changedAt === version.manifestChangedAt;
+    failed.get(versionId(model, version.version))?.stamp === version.manifestStamp;
   const resolve = async (current: DeploymentState) =>
     resolveDeployment(current, await versionsOf(current), unusable);
 
@@ -104,13 +104,13 @@ export async function startDeploymentController(
   const ensureLoaded = async (version: ResolvedVersion, role: string): Promise<boolean> => {
     const id = versionId(version.model, version.version);
     if (pool.isLoaded(id)) return true;
-    if (failed.get(id)?.changedAt === version.manifestChangedAt) return false;
+    if (failed.get(id)?.stamp === version.manifestStamp) return false;
     try {
       await pool.load(await readModelArtifact(version.directory, { publicKey: options.publicKey }));
       failed.delete(id);
       return true;
     } catch (error) {
-      failed.set(id, { changedAt: version.manifestChangedAt, reason: reasonOf(error) });
+      failed.set(id, { stamp: version.manifestStamp, reason: reasonOf(error) });
       const code = error instanceof StreamscoreError ? error.code : 'MODEL_MANIFEST_INVALID';
       logger.error(
         { model: version.model, version: version.version, role, code, reason: reasonOf(error) },

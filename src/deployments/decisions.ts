@@ -65,14 +65,14 @@ function refuse(message: string): ConfigurationError {
 /** A concrete version the state resolves to, found in the repository. */
 export interface ResolvedVersion extends ModelRef {
   directory: string;
-  manifestChangedAt: number;
+  manifestStamp: string;
 }
 
 export interface ResolvedDeployment {
   champion: ResolvedVersion;
   /** What a rollback returns to: kept loaded, so it serves at once. */
   standby: ResolvedVersion | undefined;
-  challengers: (Challenger & { directory: string; manifestChangedAt: number })[];
+  challengers: (Challenger & { directory: string; manifestStamp: string })[];
 }
 
 /** The repository's versions of each model (oldest first), as listVersions gives them. */
@@ -89,7 +89,7 @@ function resolved(model: string, version: RepositoryVersion): ResolvedVersion {
     model,
     version: version.version,
     directory: version.directory,
-    manifestChangedAt: version.manifestChangedAt,
+    manifestStamp: version.manifestStamp,
   };
 }
 
@@ -136,7 +136,7 @@ export function resolveDeployment(
   const challengers = state.challengers.flatMap((challenger) => {
     const version = versionsOf(challenger.model).find((v) => v.version === challenger.version);
     return version
-      ? [{ ...challenger, directory: version.directory, manifestChangedAt: version.manifestChangedAt }]
+      ? [{ ...challenger, directory: version.directory, manifestStamp: version.manifestStamp }]
       : [];
   });
   return { champion: championVersion, standby, challengers };

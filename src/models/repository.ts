@@ -13,10 +13,10 @@ export interface RepositoryVersion {
   version: string;
   directory: string;
   /**
-   * Last change of the manifest or of its signature, so a corrected version (or one signed after it was
-   * refused for lacking a signature) is tried again.
+   * What the manifest and its signature look like on disk (times, sizes, inodes, whether signed): when it
+   * differs, a corrected version (or one signed after it was refused for lacking a signature) is tried again.
    */
-  manifestChangedAt: number;
+  manifestStamp: string;
 }
 
 const versionOrder = new Intl.Collator('en', { numeric: true });
@@ -38,8 +38,13 @@ export async function listVersions(repository: string, model: string): Promise<R
     const manifest = await stat(join(directory, MANIFEST_FILE)).catch(() => undefined);
     if (!manifest?.isFile()) continue;
     const signature = await stat(join(directory, SIGNATURE_FILE)).catch(() => undefined);
-    const manifestChangedAt = Math.max(manifest.mtimeMs, signature?.mtimeMs ?? 0);
-    versions.push({ version, directory, manifestChangedAt });
+    // Not the later mtime alone: a signature written within the same clock tick as its manifest (the
+    // filesystem's timestamps are coarse) would leave it unchanged, and a refused version never retried.
+    const manifestStamp = [
+      `${manifest.mtimeMs}:${manifest.size}:${manifest.ino}`,
+      signature ? `${signature.mtimeMs}:${signature.size}:${signature.ino}` : 'unsigned',
+    ].join('|');
+    versions.push({ version, directory, manifestStamp });
   }
   return versions.sort((a, b) => versionOrder.compare(a.version, b.version));
 }

@@ -22,7 +22,7 @@ function repository(models: Record<string, readonly string[]>): VersionsOf {
       (version): RepositoryVersion => ({
         version,
         directory: `/models/${model}/${version}`,
-        manifestChangedAt: 1_000,
+        manifestStamp: 'stamp-1',
       }),
     );
 }
@@ -97,7 +97,7 @@ describe('resolving a state against the repository', () => {
       model: 'fraud-gbm',
       version: '4',
       directory: '/models/fraud-gbm/4',
-      manifestChangedAt: 1_000,
+      manifestStamp: 'stamp-1',
     });
   });
 
@@ -147,7 +147,7 @@ describe('resolving a state against the repository', () => {
     const missing: Challenger = { ...shadow, variant: 'mlp2', version: '7' };
     const resolved = resolveDeployment(stateWith({ challengers: [shadow, missing] }), versions);
     expect(resolved.challengers).toEqual([
-      { ...shadow, directory: '/models/fraud-mlp/1', manifestChangedAt: 1_000 },
+      { ...shadow, directory: '/models/fraud-mlp/1', manifestStamp: 'stamp-1' },
     ]);
   });
 });
