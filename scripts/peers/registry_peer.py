@@ -62,8 +62,14 @@ class Failure(Exception):
     """An error already worded for the user: exit 1."""
 
 
+REGISTRY_TIMEOUT_SECONDS = 10
+
+
 def registry_client(url):
-    return SchemaRegistryClient({"url": url})
+    # confluent-kafka's client waits forever on a stalled request by default
+    # (httpx with no timeout); with one, a stall is retried like a refused
+    # connection, and a registry that stays away fails with its reason.
+    return SchemaRegistryClient({"url": url, "timeout": REGISTRY_TIMEOUT_SECONDS})
 
 
 def registry_error(error):
