@@ -6,19 +6,9 @@
  */
 import type { ModelManifest } from '../models/index.js';
 import { type ChampionScored, championScored, type Logger, subscribe } from '../telemetry/index.js';
-import {
-  createDriftWindow,
-  DEFAULT_PSI_ALERT,
-  DEFAULT_PSI_WARN,
-  type DriftOptions,
-  type DriftReport,
-  type DriftSeverity,
-  type DriftWindow,
-} from './drift.js';
+import { createDriftWindow, type DriftOptions, type DriftReport, type DriftWindow } from './drift.js';
 
 export interface DriftWatchOptions extends DriftOptions {
-  /** Features whose PSI is reported but never raises a window's severity. */
-  ignoreFeatures: readonly string[];
   onReport(report: DriftReport): void;
 }
 
@@ -29,35 +19,13 @@ export interface DriftWatch {
 }
 
 const TICK_MS = 1_000;
-const SEVERITY_RANK: Record<DriftSeverity, number> = { OK: 0, WARN: 1, ALERT: 2 };
-
-/** The window's severity without the ignored features: the worst of the score and the others. */
-function severityIgnoring(
-  report: DriftReport,
-  ignored: ReadonlySet<string>,
-  scoreSeverity: DriftSeverity,
-): DriftSeverity {
-  let worst = scoreSeverity;
-  for (const feature of report.features) {
-    if (!ignored.has(feature.feature) && SEVERITY_RANK[feature.severity] > SEVERITY_RANK[worst])
-      worst = feature.severity;
-  }
-  return worst;
-}
-
 export function watchDrift(options: DriftWatchOptions, logger: Logger): DriftWatch {
-  const ignored = new Set(options.ignoreFeatures);
-  const psiWarn = options.psiWarn ?? DEFAULT_PSI_WARN;
-  const psiAlert = options.psiAlert ?? DEFAULT_PSI_ALERT;
-  const scoreSeverity = (psi: number): DriftSeverity =>
-    psi >= psiAlert ? 'ALERT' : psi >= psiWarn ? 'WARN' : 'OK';
   // null: a version served without a baseline, said once.
   const windows = new Map<ModelManifest, DriftWindow | null>();
   const latest = new Map<string, DriftReport>();
   let missing = new Uint8Array(0);
 
   const report = (found: DriftReport) => {
-    if (ignored.size > 0) found.severity = severityIgnoring(found, ignored, scoreSeverity(found.scorePsi));
     latest.set(`${found.modelName}@${found.modelVersion}`, found);
     options.onReport(found);
   };

@@ -28,6 +28,8 @@ export interface DriftOptions {
   psiWarn?: number;
   /** PSI from which it is ALERT; 0.25 by default. */
   psiAlert?: number;
+  /** Features whose PSI is reported but never raises the window's severity (an hour of day, say). */
+  ignoreFeatures?: readonly string[];
 }
 
 export const DEFAULT_PSI_WARN = 0.1;
@@ -184,7 +186,10 @@ export class DriftWindow {
     });
     const scorePsi = psiOf(this.scoreBins, this.scoreCounts);
     let severity = this.severityOf(scorePsi);
-    for (const feature of features) severity = worse(severity, feature.severity);
+    const ignored = this.options.ignoreFeatures;
+    for (const feature of features) {
+      if (!ignored?.includes(feature.feature)) severity = worse(severity, feature.severity);
+    }
     return {
       modelName: this.model.name,
       modelVersion: this.model.version,

@@ -172,6 +172,19 @@ describe('drift window over changed events', () => {
     expect(report!.scorePsi).toBeLessThan(0.1);
   });
 
+  it('reports an ignored feature at its own severity without letting it raise the window', () => {
+    const toCents = (batch: Batch, count: number) => {
+      for (let row = 0; row < count; row++) {
+        const index = row * WIDTH;
+        batch.rows[index] = Math.log1p(Math.expm1(batch.rows[index]!) * 100);
+      }
+    };
+    const ignoring = { ...OPTIONS, ignoreFeatures: ['log_amount'] };
+    const [report] = feed(new DriftWindow(MODEL, ignoring), seededRandom(5), 10_000, 500, 0, toCents);
+    expect(featureOf(report!, 'log_amount').severity).toBe('ALERT');
+    expect(report!.severity).toBe('OK');
+  });
+
   it('shows raised nulls in the missing share, against the training share', () => {
     // A third of the amounts null, the feature's default 0 served in their place.
     const nullAmounts = (batch: Batch, count: number) => {
