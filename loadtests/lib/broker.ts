@@ -115,17 +115,24 @@ export async function deleteTopics(kafka: Kafka, topics: readonly string[]): Pro
 }
 
 /** Waits until the consumer group is Stable, so events sent from now on are fetched by a running consumer. */
-export async function waitForStableGroup(kafka: Kafka, groupId: string, timeoutMs = 60_000): Promise<void> {
+export async function waitForStableGroup(
+  kafka: Kafka,
+  groupId: string,
+  members = 1,
+  timeoutMs = 60_000,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const { groups } = await admin.describeGroups([groupId]);
-      if (groups[0]?.state === 'Stable' && groups[0].members.length > 0) return;
+      if (groups[0]?.state === 'Stable' && groups[0].members.length >= members) return;
       await sleep(100);
     }
-    throw new Error(`consumer group ${groupId} did not become stable within ${timeoutMs} ms`);
+    throw new Error(
+      `consumer group ${groupId} did not become stable with ${members} members within ${timeoutMs} ms`,
+    );
   } finally {
     await admin.disconnect();
   }

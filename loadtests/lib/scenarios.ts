@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
+import { loopCount } from '../../src/loops/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, type EventSource, eventCodec, type StreamKind } from './events.js';
@@ -58,6 +59,10 @@ export interface TargetSetup {
   registryUrl?: string;
   /** Service only: monitoring settings (alerts, drift); the topics they name must exist. */
   monitoring?: MonitoringSetting;
+  /** Service with loops only: input.loops; auto when absent. */
+  loops?: number | 'auto';
+  /** Service only: model.workers; auto when absent. */
+  workers?: number | 'auto';
   /**
    * Called with the run's output topics before the target starts, so that what the target creates for them
    * (a registry subject) can be removed however the run ends.
@@ -84,6 +89,10 @@ function outputTopicsOf(predictions: string, setup: TargetSetup): OutputTopics {
 const topicList = ({ predictions, comparisons }: OutputTopics) =>
   comparisons === undefined ? [predictions] : [predictions, comparisons];
 
+/** A service with loops joins the group once per loop. */
+const expectedMembers = (kind: TargetKind, setup: TargetSetup) =>
+  kind === 'service-loops' ? loopCount(setup.loops ?? 'auto') : 1;
+
 async function withTarget<T>(
   context: BenchContext,
   kind: TargetKind,
@@ -106,7 +115,7 @@ async function withTarget<T>(
   });
   let stopped = false;
   try {
-    await waitForStableGroup(context.kafka, groupId);
+    await waitForStableGroup(context.kafka, groupId, expectedMembers(kind, setup));
     const value = await use(target);
     stopped = true;
     const stats = await target.stop();
@@ -115,7 +124,8 @@ async function withTarget<T>(
   } finally {
     if (!stopped) await target.stop().catch(() => undefined);
     // The service creates its deployments control topic (`<groupId>.deployments`) for each fresh group.
-    if (kind === 'service') await deleteTopics(context.kafka, [`${groupId}.deployments`]);
+    if (kind === 'service' || kind === 'service-loops')
+      await deleteTopics(context.kafka, [`${groupId}.deployments`]);
   }
 }
 

@@ -6,10 +6,11 @@
 import { fork } from 'node:child_process';
 import { type ConfigInput, packagePath } from '../../src/config/index.js';
 
-export type TargetKind = 'service' | 'bare-pipe' | 'naive-service';
+export type TargetKind = 'service' | 'service-loops' | 'bare-pipe' | 'naive-service';
 
 export const TARGET_LABELS: Record<TargetKind, string> = {
   service: 'full service',
+  'service-loops': 'full service, loops auto',
   'bare-pipe': 'bare kafkajs pipe',
   'naive-service': 'naive service',
 };
@@ -39,6 +40,10 @@ export interface TargetConfig {
   registryUrl?: string;
   /** Service only: the `monitoring` settings; their alerts and monitoring topics must exist. Off when absent. */
   monitoring?: MonitoringSetting;
+  /** Service with loops only: input.loops; auto when absent. */
+  loops?: number | 'auto';
+  /** Service only: model.workers; the service's default (auto) when absent. */
+  workers?: number | 'auto';
 }
 
 /** The service's `monitoring` section, as a target config carries it. */

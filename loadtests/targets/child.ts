@@ -23,7 +23,7 @@ import type {
 
 export interface StartedTarget {
   /** Records published to the output topic so far. */
-  outputs(): number;
+  outputs(): number | Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -120,7 +120,7 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
       markedCpu = process.cpuUsage();
       markedMainThreadCpu = mainThreadCpuMicros();
       markedUtilization = performance.eventLoopUtilization();
-      markedOutputs = target.outputs();
+      markedOutputs = await target.outputs();
       markedInference = { ...inference };
       markedShadowRows = { ...shadowRows };
       windowDelay.reset();
@@ -130,7 +130,7 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
     const cpu = process.cpuUsage(markedCpu);
     const cpuMicros = cpu.user + cpu.system;
     const mainThreadCpu = mainThreadCpuMicros();
-    const outputs = target.outputs() - markedOutputs;
+    const outputs = (await target.outputs()) - markedOutputs;
     const batches = inference.batches - markedInference.batches;
     const stats: TargetStats = {
       outputs,

@@ -1,6 +1,7 @@
 /**
- * Benchmark target of the scale-out benchmark (lib/scale-instances.ts): one service instance as
- * `streamscore serve` runs it, its settings from STREAMSCORE_* variables and a graceful stop on SIGTERM
+ * Benchmark target of the scale-out benchmark (lib/scale-instances.ts): one service instance of one
+ * consumer loop (the benchmark counts instances; `npm run bench` compares loops), its settings from
+ * STREAMSCORE_* variables and a graceful stop on SIGTERM
  * through the CLI's own runtime, but without loading the CLI's other commands, which have nothing to do
  * with serving. Not under targets/child.ts: the harness reads this process's CPU from /proc and stops it
  * with signals, as an orchestrator would.

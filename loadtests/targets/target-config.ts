@@ -8,12 +8,18 @@ export function serviceConfig(target: TargetConfig, clientId: string): Config {
     env: {},
     overrides: {
       kafka: { brokers: target.brokers, clientId },
-      input: { topic: target.inputTopic, groupId: target.groupId, ...format },
+      input: {
+        topic: target.inputTopic,
+        groupId: target.groupId,
+        ...format,
+        ...(target.loops !== undefined ? { loops: target.loops } : {}),
+      },
       output: { topic: target.outputTopic, ...format },
       // Hot reload polls the disk; nothing changes the repository during a benchmark.
       model: {
         name: target.model,
         pollIntervalMs: 0,
+        ...(target.workers !== undefined ? { workers: target.workers } : {}),
         ...(target.modelRepository ? { repository: target.modelRepository } : {}),
       },
       ...(target.challengers ? { experiments: { challengers: target.challengers } } : {}),

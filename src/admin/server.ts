@@ -88,22 +88,63 @@ function send(
   response.end(text);
 }
 
-async function route(
-  routes: readonly AdminRoute[],
-  request: IncomingMessage,
-  caller: string,
-): Promise<AdminResponse> {
-  const path = new URL(request.url ?? '/', 'http://admin').pathname;
+export interface AdminRequest {
+  method: string;
+  /** The URL's path, without the query. */
+  path: string;
+  /** The request's JSON, undefined when it has none. */
+  body: unknown;
+  /** Who made the request, as the access policy identified it. */
+  caller: string;
+}
+
+function failure(error: unknown): AdminResponse {
+  const known = error instanceof StreamscoreError;
+  return {
+    status: known ? 409 : 500,
+    body: {
+      error: error instanceof Error ? error.message : 'internal error',
+      ...(known ? { code: error.code } : {}),
+    },
+  };
+}
+
+/** Whether some route serves `path`, whatever the method. */
+export function knowsPath(routes: readonly AdminRoute[], path: string): boolean {
+  return routes.some((candidate) => match(candidate.path, path) !== undefined);
+}
+
+/** Runs the route `request` names; a failing route answers 409 with its code (a refused decision) or 500. */
+export async function dispatch(routes: readonly AdminRoute[], request: AdminRequest): Promise<AdminResponse> {
   let pathKnown = false;
   for (const candidate of routes) {
-    const params = match(candidate.path, path);
+    const params = match(candidate.path, request.path);
     if (!params) continue;
     pathKnown = true;
-    if (candidate.method === request.method) return candidate.handle(params, await readBody(request), caller);
+    if (candidate.method !== request.method) continue;
+    try {
+      return await candidate.handle(params, request.body, request.caller);
+    } catch (error) {
+      return failure(error);
+    }
   }
   return pathKnown
     ? { status: 405, body: { error: 'method not allowed' } }
     : { status: 404, body: { error: 'not found' } };
+}
+
+/** Where requests for paths no route serves go: another thread's routes, for one. */
+export type AdminFallback = (request: AdminRequest) => Promise<AdminResponse>;
+
+async function route(
+  routes: readonly AdminRoute[],
+  request: IncomingMessage,
+  caller: string,
+  fallback: AdminFallback | undefined,
+): Promise<AdminResponse> {
+  const path = new URL(request.url ?? '/', 'http://admin').pathname;
+  const admin = { method: request.method ?? 'GET', path, body: await readBody(request), caller };
+  return fallback && !knowsPath(routes, path) ? fallback(admin) : dispatch(routes, admin);
 }
 
 function readPem(path: string, setting: string): Buffer {
@@ -137,6 +178,7 @@ export async function startAdminServer(
   settings: Config['admin'],
   routes: readonly AdminRoute[],
   logger: Logger,
+  fallback?: AdminFallback,
 ): Promise<AdminServer> {
   const { host, port } = settings;
   const access = createAccessPolicy({
@@ -164,18 +206,9 @@ export async function startAdminServer(
     if (request.method !== 'GET') {
       logger.info({ caller: verdict.caller, method: request.method, path: request.url }, 'admin request');
     }
-    route(routes, request, verdict.caller).then(
+    route(routes, request, verdict.caller, fallback).then(
       (result) => send(response, result),
-      (error: unknown) => {
-        const known = error instanceof StreamscoreError;
-        send(response, {
-          status: known ? 409 : 500,
-          body: {
-            error: error instanceof Error ? error.message : 'internal error',
-            ...(known ? { code: error.code } : {}),
-          },
-        });
-      },
+      (error: unknown) => send(response, failure(error)),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,8 @@
 /** What every command needs: the validated configuration, a logger, and a clean way to stop on a signal. */
 import { type Config, type ConfigInput, loadConfig } from '../config/index.js';
+import { loopCount, startLoops } from '../loops/index.js';
 import { type RunningService, type ServiceOptions, startService } from '../service/index.js';
-import { createLogger, type Logger } from '../telemetry/index.js';
+import { createLogger, type Logger, startProcessTelemetry } from '../telemetry/index.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -42,20 +43,63 @@ export function onShutdownSignal(logger: Logger, stop: (signal: NodeJS.Signals) 
   process.on('SIGTERM', handle);
 }
 
-/**
- * Starts the service; resolves undefined when `signal` aborts it while it starts (a SIGTERM while joining
- * the group), so the signal handler, not a start-up error, decides how the process exits. A crash kafkajs
- * gives up on, or a programming error, exits 1 with the offsets where they were.
- */
-export async function startUnlessStopped(
-  { config, logger }: Runtime,
-  signal: AbortSignal,
-  options: Omit<ServiceOptions, 'signal' | 'onFatal'> = {},
-): Promise<RunningService | undefined> {
+async function unlessStopped<T>(signal: AbortSignal, start: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await startService(config, logger, { ...options, signal, onFatal: () => process.exit(1) });
+    return await start();
   } catch (error) {
     if (signal.aborted) return undefined;
     throw error;
   }
+}
+
+const exitOnFatal = () => process.exit(1);
+
+/**
+ * Starts one service; resolves undefined when `signal` aborts it while it starts (a SIGTERM while joining
+ * the group), so the signal handler, not a start-up error, decides how the process exits. A crash kafkajs
+ * gives up on, or a programming error, exits 1 with the offsets where they were.
+ */
+export function startUnlessStopped(
+  { config, logger }: Runtime,
+  signal: AbortSignal,
+  options: Omit<ServiceOptions, 'signal' | 'onFatal'> = {},
+): Promise<RunningService | undefined> {
+  return unlessStopped(signal, () =>
+    startService(config, logger, { ...options, signal, onFatal: exitOnFatal }),
+  );
+}
+
+/** What `serve` runs: one service, or input.loops loops behind one admin server. */
+export interface Serving {
+  stop(): Promise<void>;
+}
+
+/**
+ * As startUnlessStopped, with as many consumer loops as input.loops says, and the process's telemetry: one
+ * loop uses the process's providers; several loops have their own each, and the process none.
+ */
+export async function serveUnlessStopped(
+  runtime: Runtime,
+  signal: AbortSignal,
+  version: string,
+): Promise<Serving | undefined> {
+  const count = loopCount(runtime.config.input.loops);
+  if (count > 1) {
+    const { config, logger } = runtime;
+    return unlessStopped(signal, () =>
+      startLoops(config, logger, { count, version, signal, onFatal: exitOnFatal }),
+    );
+  }
+  const telemetry = startProcessTelemetry(version);
+  const service = await startUnlessStopped(runtime, signal, { telemetry, version }).catch(
+    async (error: unknown) => {
+      await telemetry.shutdown();
+      throw error;
+    },
+  );
+  if (!service) {
+    await telemetry.shutdown();
+    return undefined;
+  }
+  return { stop: () => service.stop().finally(() => telemetry.shutdown()) };
 }

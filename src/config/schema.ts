@@ -76,6 +76,13 @@ export const inputSchema = z.object({
     .boolean()
     .default(true)
     .describe('Where a group with no committed offset starts: true = earliest, so no event is skipped.'),
+  loops: z
+    .union([z.literal('auto'), z.coerce.number().int().positive()])
+    .default('auto')
+    .describe(
+      'Consumer loops in this process, each on its own thread and a member of input.groupId with its own ' +
+        'partitions; auto = one per core (the container CPU limit honoured).',
+    ),
   partitionsConsumedConcurrently: positiveInt()
     .default(3)
     .describe('Partitions whose batches are processed at the same time.'),
@@ -181,7 +188,8 @@ export const modelSchema = z.object({
     .union([z.literal('auto'), z.coerce.number().int().nonnegative()])
     .default('auto')
     .describe(
-      'Inference worker threads; auto = cores - 1 (at least 1); 0 runs onnxruntime on the main thread.',
+      'Inference worker threads (of each loop); auto = cores - 1 (at least 1) with one loop, 0 with several; ' +
+        '0 runs onnxruntime on the loop thread.',
     ),
   intraOpThreads: positiveInt().default(1).describe('onnxruntime threads inside one operator, per worker.'),
   maxBatchSize: positiveInt().default(256).describe('Most rows in one inference call.'),

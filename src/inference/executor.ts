@@ -3,11 +3,11 @@
  * routing; the in-thread executor exists to measure what the pool buys (and for one-core machines).
  * Both hold the same sessions under the same keys, so the batcher above does not know which it uses.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { errorFromCode, StreamscoreError } from '../errors/index.js';
 import type { FeatureRows } from '../features/index.js';
 import type { ModelArtifact } from '../models/index.js';
+import { availableCores, startModuleWorker } from '../threads/index.js';
 import type { WorkerRequest, WorkerResponse } from './protocol.js';
 import { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';
 
@@ -31,7 +31,7 @@ export interface ExecutorOptions extends SessionOptions {
 }
 
 export function createExecutor(options: ExecutorOptions): Executor {
-  const workers = options.workers === 'auto' ? Math.max(1, availableParallelism() - 1) : options.workers;
+  const workers = options.workers === 'auto' ? Math.max(1, availableCores() - 1) : options.workers;
   return workers === 0 ? new InThreadExecutor(options) : new WorkerPool(workers, options);
 }
 
@@ -74,20 +74,6 @@ interface PooledWorker {
   pending: Map<number, Pending>;
 }
 
-function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url));
-  // Running from the TypeScript sources (tests, tsx): a worker does not inherit the loader, so it
-  // registers tsx itself before importing the worker module.
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const entry = new URL('./worker.ts', import.meta.url).href;
-  return new Worker(
-    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); });`,
-    {
-      eval: true,
-    },
-  );
-}
-
 class WorkerPool implements Executor {
   readonly threads: number;
   readonly #workers: PooledWorker[] = [];
@@ -108,7 +94,11 @@ class WorkerPool implements Executor {
   }
 
   #spawn(): PooledWorker {
-    const pooled: PooledWorker = { worker: startWorker(), inFlight: 0, pending: new Map() };
+    const pooled: PooledWorker = {
+      worker: startModuleWorker(new URL('./worker.js', import.meta.url)),
+      inFlight: 0,
+      pending: new Map(),
+    };
     pooled.worker.on('message', (response: WorkerResponse) => {
       const pending = pooled.pending.get(response.id);
       if (!pending) return;

@@ -6,7 +6,7 @@
  */
 
 import type avro from 'avsc';
-import { type AdminServer, metricsRoute, startAdminServer } from '../admin/index.js';
+import { type AdminRoute, type AdminServer, metricsRoute, startAdminServer } from '../admin/index.js';
 import type { Config } from '../config/index.js';
 import type { Deployments } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
@@ -32,8 +32,10 @@ export interface RunningService {
   readonly pool: ModelPool;
   readonly deployments: Deployments;
   readonly readiness: Readiness;
-  /** Base URL of the admin HTTP server. */
+  /** Base URL of the admin HTTP server serving the routes. */
   readonly adminUrl: string;
+  /** What the admin server serves: health, metrics, models. */
+  readonly routes: readonly AdminRoute[];
   /**
    * Stops fetching, lets the batches in flight finish (or drops them uncommitted when they cannot finish),
    * leaves the group and releases the model, within shutdown.timeoutMs; rejects past the deadline.
@@ -53,6 +55,16 @@ export interface ServiceOptions {
   version?: string;
   /** Aborting it while the service starts stops it (SIGTERM while joining the group): start rejects. */
   signal?: AbortSignal;
+  /**
+   * Where the process serves this service's routes, when it runs as one loop of several and answers for
+   * all of them; without it, the service starts an admin server of its own.
+   */
+  routesServedAt?: string;
+  /**
+   * Awaited once everything is loaded, just before joining the group: several loops of one process join
+   * together, so the group forms once with all of them instead of rebalancing as each arrives.
+   */
+  beforeJoin?: () => Promise<void>;
 }
 
 const REQUIRED_INPUT_FIELDS = ['event_id', 'event_time'];
@@ -125,6 +137,7 @@ export async function startService(
     options.onFatal?.(error);
   };
   let admin: AdminServer | undefined;
+  let routes: AdminRoute[] = [];
 
   const delivery = createDelivery(config.kafka, logger, {
     groupId: config.input.groupId,
@@ -137,6 +150,7 @@ export async function startService(
     ...config.input,
     onAssigned: (partitions) => {
       readiness.assigned(partitions);
+      metrics.assigned(partitions);
       void delivery.assigned(partitions);
     },
     onCrash: (error, restarting) => {
@@ -199,13 +213,8 @@ export async function startService(
       { model: champion.champion, revision: champion.state.revision, workers: executor.threads },
       'model loaded',
     );
-    admin = await unlessStopped(
-      startAdminServer(
-        config.admin,
-        [...health.routes, ...started.routes, metricsRoute(() => telemetry.scrape())],
-        logger,
-      ),
-    );
+    routes = [...health.routes, ...started.routes, metricsRoute(() => telemetry.scrape())];
+    if (!options.routesServedAt) admin = await unlessStopped(startAdminServer(config.admin, routes, logger));
 
     const pipeline = createScoringPipeline({
       inputCodec: codecs.input,
@@ -226,6 +235,7 @@ export async function startService(
           reasonCodes: config.monitoring.reasonCodes,
         }),
     });
+    if (options.beforeJoin) await unlessStopped(options.beforeJoin());
     await unlessStopped(
       member.run({
         backpressure: {
@@ -263,9 +273,11 @@ export async function startService(
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
   }
+  const adminUrl = options.routesServedAt ?? admin?.url ?? '';
+  // A loop of several says it is in; the process says `scoring` once all its loops are.
   logger.info(
-    { topic: config.input.topic, group: config.input.groupId, output: config.output.topic, admin: admin.url },
-    'scoring',
+    { topic: config.input.topic, group: config.input.groupId, output: config.output.topic, admin: adminUrl },
+    admin ? 'scoring' : 'loop scoring',
   );
 
   return {
@@ -273,7 +285,8 @@ export async function startService(
     pool,
     deployments,
     readiness,
-    adminUrl: admin.url,
+    adminUrl,
+    routes,
     stop,
   };
 }

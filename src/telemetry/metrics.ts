@@ -35,6 +35,12 @@ export interface MetricSources {
 export interface PipelineMetrics {
   /** Time from each event's event_time to its prediction's acknowledgement. */
   recordEndToEnd(eventTimesMs: readonly number[], publishedAtMs: number): void;
+  /**
+   * The group gave this member `partitions` of the input topic: the lag of any other is another member's to
+   * report, and this one reports 0 for it (a process summing its loops' lag, or a dashboard summing
+   * instances', would count it twice).
+   */
+  assigned(partitions: readonly number[]): void;
   close(): void;
 }
 
@@ -118,6 +124,7 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   const buildInfo = meter.createObservableGauge('streamscore.build.info', {
     description: 'streamscore version (value 1).',
   });
+  const servedOnce = new Map<string, { model: string; version: string }>();
   const observables = [consumerLag, consumerLagSeconds, queuedRows, runningRows, serving, buildInfo];
   const observe: BatchObservableCallback = (result) => {
     for (const entry of lag.values()) {
@@ -133,8 +140,17 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
       result.observe(queuedRows, queued, { model });
       result.observe(runningRows, running, { model });
     }
-    for (const { model, version } of sources.servingVersions())
+    // The SDK keeps exporting a series it saw once, at its last value: a version that served and no longer
+    // does is reported as 0, not left at 1.
+    const servingNow = new Set<string>();
+    for (const { model, version } of sources.servingVersions()) {
+      const key = `${model}@${version}`;
+      servingNow.add(key);
+      servedOnce.set(key, { model, version });
       result.observe(serving, 1, { model, version });
+    }
+    for (const [key, attributes] of servedOnce)
+      if (!servingNow.has(key)) result.observe(serving, 0, attributes);
     result.observe(buildInfo, 1, { version: sources.version });
   };
   meter.addBatchObservableCallback(observe, observables);
@@ -181,6 +197,11 @@ export function registerPipelineMetrics(meter: Meter, sources: MetricSources): P
   ];
 
   return {
+    assigned(partitions) {
+      // Kept as 0 rather than forgotten: the SDK would go on exporting the last value it saw.
+      const owned = new Set(partitions);
+      for (const entry of lag.values()) if (!owned.has(entry.partition)) entry.lag = 0;
+    },
     recordEndToEnd(eventTimesMs, publishedAtMs) {
       for (const eventTime of eventTimesMs) endToEnd.record(Math.max(0, publishedAtMs - eventTime) / 1000);
     },

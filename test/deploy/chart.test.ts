@@ -102,6 +102,7 @@ function valuesFile(name: string, values: unknown): string {
 /** A value of each setting's type that the service accepts, and the text the ConfigMap must then hold. */
 const SAMPLES: Record<string, unknown> = {
   'model.workers': '2',
+  'input.loops': '2',
   'input.readerVersion': '3',
   'admin.host': '::',
   'admin.port': 9999,

@@ -43,13 +43,13 @@ describe('pipeline metrics', () => {
   let metrics: PipelineMetrics | undefined;
   let provider: MeterProvider | undefined;
 
-  const start = () => {
+  const start = (servingVersions: () => { model: string; version: string }[] = () => []) => {
     const exporter = new PrometheusExporter({ preventServerStart: true });
     provider = new MeterProvider({ readers: [exporter] });
     metrics = registerPipelineMetrics(provider.getMeter('test'), {
       inputTopic: 'in',
       inferenceRows: () => [],
-      servingVersions: () => [],
+      servingVersions,
       version: 'test',
     });
     return exporter;
@@ -112,5 +112,31 @@ describe('pipeline metrics', () => {
     const seconds = await byPartition('kafka.consumergroup.group.lag.seconds');
     expect(seconds['0']).toBe(0);
     expect(seconds['1']).toBeGreaterThanOrEqual(5);
+  });
+
+  it('reports 0 lag for a partition given to another member, instead of its last value', async () => {
+    const exporter = start();
+    batchPublished.publish(published({ partition: 0, lastOffset: '9', highWatermark: '110' }));
+    batchPublished.publish(published({ partition: 1, lastOffset: '9', highWatermark: '60' }));
+    metrics!.assigned([1]);
+    const lag = Object.fromEntries(
+      (await pointsOf(exporter, 'kafka.consumergroup.group.lag')).map((point) => [
+        point.attributes.partition,
+        point.value,
+      ]),
+    );
+    expect(lag).toEqual({ '0': 0, '1': 50 });
+  });
+
+  it('reports a version that stopped serving as 0, instead of leaving it at 1', async () => {
+    let version = '1';
+    const exporter = start(() => [{ model: 'fraud-gbm', version }]);
+    await pointsOf(exporter, 'streamscore.model.serving');
+    version = '2';
+    const serving = await pointsOf(exporter, 'streamscore.model.serving');
+    expect(serving.map((point) => [point.attributes.version, point.value]).sort()).toEqual([
+      ['1', 0],
+      ['2', 1],
+    ]);
   });
 });

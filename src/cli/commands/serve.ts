@@ -1,9 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { configHelp, packagePath } from '../../config/index.js';
-import type { RunningService } from '../../service/index.js';
-import { startProcessTelemetry } from '../../telemetry/index.js';
-import { createRuntime, type GlobalOptions, onShutdownSignal, startUnlessStopped } from '../runtime.js';
+import {
+  createRuntime,
+  type GlobalOptions,
+  onShutdownSignal,
+  type Serving,
+  serveUnlessStopped,
+} from '../runtime.js';
 
 const TELEMETRY_HELP = `
 Telemetry uses OpenTelemetry's standard environment variables: OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER
@@ -21,21 +25,15 @@ export function registerServe(program: Command): void {
     .description('Consume events, score them with the model, publish predictions (the service).')
     .addHelpText('after', `\n${configHelp()}\n${TELEMETRY_HELP}`)
     .action(async (_options: unknown, command: Command) => {
-      const { config, logger } = createRuntime(command.optsWithGlobals<GlobalOptions>());
-      const version = packageVersion();
-      const telemetry = startProcessTelemetry(version);
+      const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
       const stopping = new AbortController();
-      let starting: Promise<RunningService | undefined> = Promise.resolve(undefined);
-      onShutdownSignal(logger, async () => {
+      let starting: Promise<Serving | undefined> = Promise.resolve(undefined);
+      onShutdownSignal(runtime.logger, async () => {
         stopping.abort();
-        try {
-          // Stopped while starting: the start released everything itself before settling.
-          await (await starting)?.stop();
-        } finally {
-          await telemetry.shutdown();
-        }
+        // Stopped while starting: the start released everything itself before settling.
+        await (await starting)?.stop();
       });
-      starting = startUnlessStopped({ config, logger }, stopping.signal, { telemetry, version });
+      starting = serveUnlessStopped(runtime, stopping.signal, packageVersion());
       await starting;
     });
 }
