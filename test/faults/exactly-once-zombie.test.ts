@@ -31,6 +31,7 @@ import {
   eventMessages,
   type FaultTopics,
   type Figures,
+  heldAfter,
   instanceEnvironment,
   measure,
   type OffsetCommit,
@@ -118,7 +119,7 @@ const retriedAfter = (logs: readonly LogLine[], since: number) =>
 describe('exactly-once: an instance frozen with its EndTxn in flight, resumed after losing its partitions', () => {
   let outcome: Outcome & { exits: (number | null)[] };
   let zombieTimeline: Assignment[];
-  let takeover: Assignment[];
+  let takeover: number[];
   let frozenAt: number;
   let takenOverAt: number;
   let resumedAt: number;
@@ -167,7 +168,7 @@ describe('exactly-once: an instance frozen with its EndTxn in flight, resumed af
         (line) =>
           line.msg === 'joined consumer group' &&
           Number(line.time) > frozenAt &&
-          (line.assignment as Record<string, number[]>)[topics.input]?.length === PARTITIONS,
+          heldAfter(survivor.logs, line, topics.input).length === PARTITIONS,
         60_000,
       );
       // Let the survivor initialise its producers for the taken-over partitions and move them on.
@@ -185,7 +186,7 @@ describe('exactly-once: an instance frozen with its EndTxn in flight, resumed af
       // Counted from the freeze: a frozen process logs nothing, and its first line after SIGCONT can carry
       // the very millisecond the test read as resumedAt, or one before it.
       retriesAfterResume = retriedAfter(zombie.logs, frozenAt);
-      takeover = assignments([everything], topics.input);
+      takeover = heldAfter(survivor.logs, everything, topics.input);
       takenOverAt = Number(everything.time);
 
       outcome = await settle(
@@ -217,7 +218,7 @@ describe('exactly-once: an instance frozen with its EndTxn in flight, resumed af
     // a heartbeat interval; what matters is that the takeover happened between freeze and resume.
     expect(takenOverAt).toBeGreaterThan(frozenAt);
     expect(resumedAt).toBeGreaterThan(takenOverAt);
-    expect(takeover[0]?.partitions).toEqual([0, 1, 2]);
+    expect(takeover).toEqual([0, 1, 2]);
   });
 
   it('resumed the zombie into an unknown outcome, which it retried rather than crashed on', () => {

@@ -526,14 +526,28 @@ export function describeAssignments(history: readonly Assignment[]): string {
   return history.map((assignment) => `[${assignment.partitions.join(',')}]`).join(' → ');
 }
 
-/** An instance's assignments in order, from its 'joined consumer group' log lines. */
+/**
+ * An instance's assignments in order, from its 'joined consumer group' log lines: after each, what the
+ * process holds, the union of its loops' latest assignments (a line without `loop` is the only loop's).
+ */
 export function assignments(logs: readonly LogLine[], topic: string): Assignment[] {
-  return logs
-    .filter((line) => line.msg === 'joined consumer group')
-    .map((line) => ({
-      time: Number(line.time),
-      partitions: [...((line.assignment as Record<string, number[]> | undefined)?.[topic] ?? [])].sort(),
-    }));
+  const latest = new Map<number, number[]>();
+  const history: Assignment[] = [];
+  for (const line of logs) {
+    if (line.msg !== 'joined consumer group') continue;
+    latest.set(
+      Number(line.loop ?? 0),
+      (line.assignment as Record<string, number[]> | undefined)?.[topic] ?? [],
+    );
+    const held = new Set([...latest.values()].flat());
+    history.push({ time: Number(line.time), partitions: [...held].sort((a, b) => a - b) });
+  }
+  return history;
+}
+
+/** What the process held of `topic` once it had logged `line`, one of its log lines. */
+export function heldAfter(logs: readonly LogLine[], line: LogLine, topic: string): number[] {
+  return assignments(logs.slice(0, logs.indexOf(line) + 1), topic).at(-1)?.partitions ?? [];
 }
 
 export interface OwnershipViolation {

@@ -25,6 +25,7 @@ import {
   eventMessages,
   type Fault,
   type Figures,
+  heldAfter,
   instanceEnvironment,
   measure,
   type OffsetCommit,
@@ -130,7 +131,7 @@ describe('three instances join and leave under load, exactly-once', () => {
         (line) =>
           line.msg === 'joined consumer group' &&
           Number(line.time) > killedAt &&
-          (line.assignment as Record<string, number[]> | undefined)?.[topics.input]?.length === PARTITIONS,
+          heldAfter(survivor.logs, line, topics.input).length === PARTITIONS,
         SESSION_TIMEOUT_MS + 60_000,
       );
       await sleep(SETTLE_MS);

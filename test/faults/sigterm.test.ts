@@ -43,7 +43,9 @@ const RATE_PER_SECOND = 1_500;
 const TERMINATE_AT_PROGRESS = 0.3;
 const SHUTDOWN_TIMEOUT_MS = 20_000;
 
-describe('SIGTERM mid-stream, then a restart', () => {
+// The whole fault suite runs with the default input.loops (auto: one loop per core); this scenario also
+// runs with one loop, the shape every earlier release had and a one-core pod still has.
+describe.each(['auto', '1'])('SIGTERM mid-stream, then a restart (input.loops %s)', (loops) => {
   let figures: Figures;
   let stop: ProcessExit & { elapsedMs: number };
   let predictedBeforeStop: number;
@@ -61,6 +63,7 @@ describe('SIGTERM mid-stream, then a restart', () => {
         `sigterm run ${incarnation}`,
         instanceEnvironment(brokers, topics, `run-${incarnation}`, {
           STREAMSCORE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+          STREAMSCORE_INPUT_LOOPS: loops,
         }),
       );
 
