@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every layer and every scenario in one run on one machine, so the ratios between them
- * mean something. Writes loadtests/results/{layers,throughput,latency,cache,shadow}.json and regenerates
+ * mean something. Writes loadtests/results/{layers,loops,throughput,latency,cache,shadow}.json and regenerates
  * BENCHMARKS.md. `-- --quick` is the short version for CI and a local check.
  */
 
@@ -9,6 +9,7 @@ import { measureCodecLayer } from './layers/codec.js';
 import { measureOnnxruntimeLayer } from './layers/onnxruntime.js';
 import { createTopics, deleteTopics, ensureBroker, harnessKafka, uniqueName } from './lib/broker.js';
 import { createEventSource, eventCodec } from './lib/events.js';
+import { loopRounds, measureLoops } from './lib/loops-drain.js';
 import { parseBenchOptions } from './lib/options.js';
 import { writeResult } from './lib/results.js';
 import {
@@ -86,6 +87,10 @@ async function main(): Promise<void> {
     const drains = await drainAll(context);
     const drainRate = (kind: TargetKind) =>
       drains.find((run) => run.target === kind && run.stream === 'unique')?.rate ?? 0;
+
+    heading('consumer loops: bare pipe, one loop and input.loops auto draining one backlog');
+    const loops = await measureLoops(context, loopRounds(options.quick));
+    writeResult('loops', { options, ...loops });
 
     heading('maximum sustainable throughput: highest offered rate with flat lag');
     const searches: MaxRateSearch[] = [];

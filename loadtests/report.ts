@@ -23,6 +23,8 @@ import {
   sustainedRate,
   verdict,
 } from './lib/format.js';
+import type { LoopsResult } from './lib/loops-drain.js';
+import { loopsMarkdown, loopsTargetRows } from './lib/loops-report.js';
 import { monitoringMarkdown, monitoringTargetRow } from './lib/monitoring-report.js';
 import type { MonitoringResult } from './lib/monitoring-summary.js';
 import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
@@ -67,6 +69,7 @@ type ShadowFile = ResultFile & ShadowResult;
 type RegistryFile = ResultFile & RegistryResult;
 type ScaleFile = ResultFile & ScaleResult;
 type MonitoringFile = ResultFile & MonitoringResult;
+type LoopsFile = ResultFile & LoopsResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
 const OWN_SCENARIOS = new Set([
@@ -79,6 +82,7 @@ const OWN_SCENARIOS = new Set([
   'registry',
   'scale',
   'monitoring',
+  'loops',
 ]);
 
 export { verdict } from './lib/format.js';
@@ -142,6 +146,7 @@ function targetsSection(
   registry: RegistryFile | undefined,
   scale: ScaleFile | undefined,
   monitoring: MonitoringFile | undefined,
+  loops: LoopsFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -162,6 +167,7 @@ function targetsSection(
       `| service throughput / naive service | ${ratio(vsNaive)} sustained (${sustainedRate(service)} vs ${sustainedRate(naive)}); ${ratio(drainVsNaive)} draining a backlog | ≥ 5× | ${verdict(vsNaive >= 5)} |`,
     );
   }
+  if (loops) lines.push(...loopsTargetRows(loops));
   const atHalf = (kind: TargetKind) =>
     latency?.runs.find((run) => run.fraction === 0.5 && run.target === kind && run.stream === 'unique');
   const serviceHalf = atHalf('service');
@@ -410,6 +416,7 @@ export function generateReport(): string[] {
   const registry = byScenario<RegistryFile>(results, 'registry');
   const scale = byScenario<ScaleFile>(results, 'scale');
   const monitoring = byScenario<MonitoringFile>(results, 'monitoring');
+  const loops = byScenario<LoopsFile>(results, 'loops');
   const written: string[] = [];
 
   if (latency) {
@@ -450,9 +457,10 @@ export function generateReport(): string[] {
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak, shadow, registry, scale, monitoring),
+    ...targetsSection(throughput, latency, soak, shadow, registry, scale, monitoring, loops),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
+    ...(loops ? loopsMarkdown(loops) : []),
     ...latencySection(latency),
     ...cacheSection(cache, latency),
     ...searchSection(throughput),

@@ -100,6 +100,7 @@ async function withTarget<T>(
   outputTopic: string,
   use: (target: RunningTarget) => Promise<T>,
   setup: TargetSetup,
+  onReady?: (target: RunningTarget) => void,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
   const { onOutputTopics, onFirstOutput, inspectOutput, ...settings } = setup;
@@ -113,6 +114,7 @@ async function withTarget<T>(
     sampleIntervalMs: context.options.sampleSeconds * 1000,
     ...settings,
   });
+  onReady?.(target);
   let stopped = false;
   try {
     await waitForStableGroup(context.kafka, groupId, expectedMembers(kind, setup));
@@ -405,8 +407,7 @@ export async function drainCapacity(
       kind,
       backlogTopic,
       outputTopic,
-      async (target) => {
-        current = target;
+      async () => {
         const startedAt = performance.now();
         let progressAt = startedAt;
         const limitMs = context.options.drainTimeoutSeconds * 1000;
@@ -429,6 +430,12 @@ export async function drainCapacity(
         return true;
       },
       setup,
+      // A target that started consuming before it reported ready (the loops join as they start) has its
+      // window marked as soon as it is known: its CPU figures then cover the rest of the drain.
+      (target) => {
+        current = target;
+        if (outputs > 0) target.mark();
+      },
     );
     const seconds = (lastAt - firstAt) / 1000;
     return {

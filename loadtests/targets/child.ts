@@ -116,11 +116,18 @@ export async function runTarget(start: (config: TargetConfig) => Promise<Started
   process.on('message', async (message: ParentMessage) => {
     if (message.type === 'mark') {
       void startProfiler();
-      markedAt = performance.now();
-      markedCpu = process.cpuUsage();
+      // A target that counts its outputs asynchronously (loops answer through messages) is read between
+      // two clock and CPU readings, and the window starts at their midpoint.
+      const before = { at: performance.now(), cpu: process.cpuUsage() };
+      markedOutputs = await target.outputs();
+      const after = process.cpuUsage();
+      markedAt = (before.at + performance.now()) / 2;
+      markedCpu = {
+        user: (before.cpu.user + after.user) / 2,
+        system: (before.cpu.system + after.system) / 2,
+      };
       markedMainThreadCpu = mainThreadCpuMicros();
       markedUtilization = performance.eventLoopUtilization();
-      markedOutputs = await target.outputs();
       markedInference = { ...inference };
       markedShadowRows = { ...shadowRows };
       windowDelay.reset();

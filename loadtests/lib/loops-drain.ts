@@ -1,0 +1,138 @@
+/**
+ * Consumer loops against the bare pipe: one backlog drained, in rotating order within each round, by the
+ * bare kafkajs pipe (one consumer loop republishing each batch unchanged), the full service with one loop
+ * (targets/service.ts) and the full service with input.loops auto (targets/service-loops.ts), each a fresh
+ * consumer group. The backlog topic has LOOPS_PARTITIONS partitions so that every loop count here gets
+ * an even share, as a production topic with many more partitions than loops would.
+ */
+import { availableParallelism } from 'node:os';
+import { loopCount } from '../../src/loops/index.js';
+import { createTopics, deleteTopics, uniqueName } from './broker.js';
+import { createEventSource } from './events.js';
+import { drainMedians, drainOutcome, loadAverage } from './rounds.js';
+import { type BenchContext, type DrainRun, drainCapacity, publishBacklog } from './scenarios.js';
+import type { TargetKind } from './targets.js';
+
+export type LoopVariant = 'bare-pipe' | 'one-loop' | 'loops-auto';
+
+export const LOOP_VARIANTS: readonly LoopVariant[] = ['bare-pipe', 'one-loop', 'loops-auto'];
+
+export const VARIANT_LABELS: Record<LoopVariant, string> = {
+  'bare-pipe': 'bare kafkajs pipe (one loop)',
+  'one-loop': 'full service, input.loops 1',
+  'loops-auto': 'full service, input.loops auto',
+};
+
+const VARIANT_TARGETS: Record<LoopVariant, TargetKind> = {
+  'bare-pipe': 'bare-pipe',
+  'one-loop': 'service',
+  'loops-auto': 'service-loops',
+};
+
+export const LOOPS_PARTITIONS = 6;
+
+/** 3 rounds in full (a median, each variant first once), 1 with --quick. */
+export const loopRounds = (quick: boolean) => (quick ? 1 : 3);
+
+export interface LoopsDrain {
+  variant: LoopVariant;
+  round: number;
+  /** The machine's 1-minute load average when the drain started. */
+  loadAverage: number;
+  drain: DrainRun;
+}
+
+export interface LoopsResult {
+  quick: boolean;
+  model: string;
+  partitions: number;
+  /** What input.loops auto resolved to on this machine, and the CPUs it has. */
+  autoLoops: number;
+  cpus: number;
+  backlog: number;
+  rounds: number;
+  drains: LoopsDrain[];
+}
+
+/** Round r starts with variant r mod 3, so each variant goes first once in three rounds. */
+const rotated = (round: number) =>
+  LOOP_VARIANTS.map((_, index) => LOOP_VARIANTS[(index + round - 1) % LOOP_VARIANTS.length]!);
+
+export async function measureLoops(context: BenchContext, rounds: number): Promise<LoopsResult> {
+  const { kafka } = context;
+  const options = { ...context.options, partitions: LOOPS_PARTITIONS };
+  const topic = uniqueName('loops-backlog');
+  const drains: LoopsDrain[] = [];
+  await createTopics(kafka, [topic, `${topic}.DLT`], LOOPS_PARTITIONS);
+  try {
+    await publishBacklog(kafka, topic, createEventSource('unique'), options.drainBacklog);
+    for (let round = 1; round <= rounds; round++) {
+      for (const variant of rotated(round)) {
+        const load = loadAverage();
+        const drain = await drainCapacity(
+          { ...context, options },
+          VARIANT_TARGETS[variant],
+          topic,
+          options.drainBacklog,
+          'unique',
+        );
+        process.stderr.write(`  round ${round}, ${VARIANT_LABELS[variant]}: ${drainOutcome(drain)}\n`);
+        drains.push({ variant, round, loadAverage: load, drain });
+      }
+    }
+  } finally {
+    await deleteTopics(kafka, [topic, `${topic}.DLT`]);
+  }
+  return {
+    quick: options.quick,
+    model: options.model,
+    partitions: LOOPS_PARTITIONS,
+    autoLoops: loopCount('auto'),
+    cpus: availableParallelism(),
+    backlog: options.drainBacklog,
+    rounds,
+    drains,
+  };
+}
+
+export interface LoopsSummary {
+  variants: Record<LoopVariant, ReturnType<typeof drainMedians>>;
+  /** Median drain rates over the bare pipe's and over one loop's. */
+  autoVsPipe: number | null;
+  oneLoopVsPipe: number | null;
+  autoVsOneLoop: number | null;
+  /** CPU per record with loops auto over one loop's, medians. */
+  autoCpuVsOneLoop: number | null;
+  goals: { drainVsPipe: boolean; cores: boolean; cpuPerRecord: boolean };
+}
+
+const over = (numerator: number | null, denominator: number | null) =>
+  numerator === null || denominator === null || denominator === 0 ? null : numerator / denominator;
+
+export function summarizeLoops(result: LoopsResult): LoopsSummary {
+  const medians = (variant: LoopVariant) =>
+    drainMedians(
+      result.drains.filter((entry) => entry.variant === variant && entry.drain.completed).map((e) => e.drain),
+    );
+  const variants = {
+    'bare-pipe': medians('bare-pipe'),
+    'one-loop': medians('one-loop'),
+    'loops-auto': medians('loops-auto'),
+  };
+  const rateOf = (variant: LoopVariant) => variants[variant].medianDrainRate;
+  const cpuOf = (variant: LoopVariant) => variants[variant].medianCpuMicrosPerRecord;
+  const autoVsPipe = over(rateOf('loops-auto'), rateOf('bare-pipe'));
+  const autoCpuVsOneLoop = over(cpuOf('loops-auto'), cpuOf('one-loop'));
+  return {
+    variants,
+    autoVsPipe,
+    oneLoopVsPipe: over(rateOf('one-loop'), rateOf('bare-pipe')),
+    autoVsOneLoop: over(rateOf('loops-auto'), rateOf('one-loop')),
+    autoCpuVsOneLoop,
+    goals: {
+      drainVsPipe: autoVsPipe !== null && autoVsPipe >= 1,
+      cores: (variants['loops-auto'].medianCoresUsed ?? 0) >= 1.6,
+      cpuPerRecord: autoCpuVsOneLoop !== null && autoCpuVsOneLoop <= 1,
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The consumer-loops benchmark's part of BENCHMARKS.md: its rows in the targets table and its own
+ * section, also printed by loadtests/loops.ts at the end of a run. The figures are lib/loops-drain.ts's.
+ */
+import { drainRates, integer, micros, ratio, verdict } from './format.js';
+import {
+  LOOP_VARIANTS,
+  type LoopsResult,
+  type LoopVariant,
+  summarizeLoops,
+  VARIANT_LABELS,
+} from './loops-drain.js';
+
+const optionalRatio = (value: number | null) => (value === null ? 'n/a' : ratio(value));
+const optionalMicros = (value: number | null) => (value === null ? 'n/a' : micros(value));
+
+export function loopsTargetRows(result: LoopsResult): string[] {
+  const summary = summarizeLoops(result);
+  const auto = summary.variants['loops-auto'];
+  const one = summary.variants['one-loop'];
+  return [
+    `| service drain, input.loops auto (${result.autoLoops}) / bare kafkajs pipe | ${optionalRatio(summary.autoVsPipe)} (one loop: ${optionalRatio(summary.oneLoopVsPipe)}) | ≥ 1.0× | ${verdict(summary.goals.drainVsPipe)} |`,
+    `| cores used draining, input.loops auto | ${auto.medianCoresUsed?.toFixed(2) ?? 'n/a'} (one loop: ${one.medianCoresUsed?.toFixed(2) ?? 'n/a'}) | ≥ 1.6 | ${verdict(summary.goals.cores)} |`,
+    `| CPU per record, input.loops auto / one loop | ${optionalRatio(summary.autoCpuVsOneLoop)} (${optionalMicros(auto.medianCpuMicrosPerRecord)} vs ${optionalMicros(one.medianCpuMicrosPerRecord)}) | ≤ 1.0× | ${verdict(summary.goals.cpuPerRecord)} |`,
+  ];
+}
+
+export function loopsMarkdown(result: LoopsResult): string[] {
+  const summary = summarizeLoops(result);
+  const row = (variant: LoopVariant) => {
+    const figures = summary.variants[variant];
+    const drains = result.drains.filter((entry) => entry.variant === variant).map((entry) => entry.drain);
+    const perCpuSecond =
+      figures.medianCpuMicrosPerRecord === null ? 'n/a' : integer(1e6 / figures.medianCpuMicrosPerRecord);
+    return `| ${VARIANT_LABELS[variant]} | ${drainRates(figures.medianDrainRate, drains)} | ${optionalMicros(figures.medianCpuMicrosPerRecord)} | ${figures.medianCoresUsed?.toFixed(2) ?? 'n/a'} | ${perCpuSecond} |`;
+  };
+  const loads = result.drains.map((entry) => entry.loadAverage);
+  return [
+    '## Consumer loops (input.loops)',
+    '',
+    `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker and the reading consumer share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
+    '',
+    '| variant | drain rate | CPU per record | cores used | records per CPU-second |',
+    '| --- | --- | --- | --- | --- |',
+    ...LOOP_VARIANTS.map(row),
+    '',
+    `With ${result.autoLoops} loops the service drains ${optionalRatio(summary.autoVsOneLoop)} as fast as with one, ${optionalRatio(summary.autoVsPipe)} the bare pipe's rate, at ${optionalRatio(summary.autoCpuVsOneLoop)} one loop's CPU per record: throughput grows with the cores the loops get, and one core buys the records per CPU-second in the last column, whatever the loop count. Beyond this machine's cores, more loops only add threads competing for the same CPUs; more throughput then comes from more instances (the scale-out section).`,
+    '',
+  ];
+}
