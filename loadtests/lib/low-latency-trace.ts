@@ -7,14 +7,7 @@
  * batch's fetch to then).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ConfigResourceTypes,
-  type Consumer,
-  type Kafka,
-  type KafkaMessage,
-  type Message,
-  type Producer,
-} from 'kafkajs';
+import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import { loopCount } from '../../src/loops/index.js';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, eventCodec, predictionCodec, readSequence } from './events.js';
