@@ -4,7 +4,9 @@
  * is full (maxBatchSize rows) or the oldest queued row has waited maxDelayMicros, and only while fewer
  * than maxInFlight batches run. So under load batches grow while inference is busy, instead of queueing
  * small calls behind each other, and a lone row waits at most maxDelayMicros plus one running inference.
- * Each request gets its own scores back, in its own row order.
+ * Each request gets its own scores back, in its own row order: a view of the call's scores when its rows
+ * went into one call, so scores are copied only where a request's rows are spread over several calls or
+ * the caller asks for them in rows of its own array.
  */
 import { StreamscoreError } from '../errors/index.js';
 import { allocateFeatureRows, elementTypeOf, type FeatureRows } from '../features/index.js';
@@ -24,6 +26,13 @@ const timerSchedule: Schedule = (fn, micros) => {
   return () => clearTimeout(timer);
 };
 
+/** Rows of the caller's own array that a request's scores are written to, instead of a view or a copy. */
+export interface ScoreDestination {
+  scores: Float32Array;
+  /** The row of `scores` for each row of the request, in order. */
+  rows: ArrayLike<number>;
+}
+
 interface Request {
   features: FeatureRows;
   rows: number;
@@ -31,7 +40,9 @@ interface Request {
   nextRow: number;
   /** Rows not yet scored. */
   outstanding: number;
-  scores: Float32Array;
+  /** Where the scores are gathered when they come from several calls; allocated when the first returns. */
+  scores: Float32Array | undefined;
+  destination: ScoreDestination | undefined;
   queuedAt: number;
   timing: InferenceTiming | undefined;
   failed: boolean;
@@ -52,7 +63,16 @@ export interface InferenceTiming {
 }
 
 export interface MicroBatcher {
-  submit(features: FeatureRows, rows: number, timing?: InferenceTiming): Promise<Float32Array>;
+  /**
+   * Resolves with one score per row. Without a destination the array may be a view of a larger one: the
+   * caller reads it and does not keep writing to it. With one, resolves with `destination.scores`.
+   */
+  submit(
+    features: FeatureRows,
+    rows: number,
+    timing?: InferenceTiming,
+    destination?: ScoreDestination,
+  ): Promise<Float32Array>;
   /** Rows waiting for a batch plus rows in running batches. */
   readonly pendingRows: number;
   /** Rows waiting for a batch. */
@@ -110,9 +130,20 @@ export function createMicroBatcher(
   const complete = (slices: Slice[], scores: Float32Array) => {
     for (const { request, requestRow, batchRow, rows } of slices) {
       if (request.failed) continue;
-      request.scores.set(scores.subarray(batchRow, batchRow + rows), requestRow);
       request.outstanding -= rows;
-      if (request.outstanding === 0) request.resolve(request.scores);
+      const { destination } = request;
+      if (destination) {
+        const into = destination.scores;
+        const intoRows = destination.rows;
+        for (let row = 0; row < rows; row++) into[intoRows[requestRow + row]!] = scores[batchRow + row]!;
+        if (request.outstanding === 0) request.resolve(into);
+      } else if (rows === request.rows) {
+        request.resolve(rows === scores.length ? scores : scores.subarray(batchRow, batchRow + rows));
+      } else {
+        request.scores ??= new Float32Array(request.rows);
+        request.scores.set(scores.subarray(batchRow, batchRow + rows), requestRow);
+        if (request.outstanding === 0) request.resolve(request.scores);
+      }
     }
   };
 
@@ -188,15 +219,16 @@ export function createMicroBatcher(
   };
 
   return {
-    submit(features, rows, timing) {
-      if (rows === 0) return Promise.resolve(new Float32Array(0));
+    submit(features, rows, timing, destination) {
+      if (rows === 0) return Promise.resolve(destination?.scores ?? new Float32Array(0));
       return new Promise<Float32Array>((resolve, reject) => {
         queue.push({
           features,
           rows,
           nextRow: 0,
           outstanding: rows,
-          scores: new Float32Array(rows),
+          scores: undefined,
+          destination,
           queuedAt: performance.now(),
           timing,
           failed: false,

@@ -71,16 +71,20 @@ export function createDeployment(options: DeploymentOptions): Deployment {
       } satisfies PredictionCacheLookup);
     }
     if (misses.length === 0) return scores;
-    let missRows = rows;
-    if (misses.length < count) {
-      missRows = features.allocateRows(misses.length);
-      for (const [index, row] of misses.entries()) {
-        missRows.set(rows.subarray(row * width, (row + 1) * width), index * width);
-      }
+    if (misses.length === count) {
+      // Nothing known: the batcher's scores are the answer as they come, with no array to merge them into.
+      const missScores = await batcher.submit(rows, count, timing);
+      cache.store(cacheKey, rows, misses, width, missScores);
+      return missScores;
     }
-    const missScores = await batcher.submit(missRows, misses.length, timing);
-    cache.store(cacheKey, rows, misses, width, missScores);
-    for (const [index, row] of misses.entries()) scores[row] = missScores[index]!;
+    const missRows = features.allocateRows(misses.length);
+    for (let index = 0; index < misses.length; index++) {
+      const row = misses[index]!;
+      missRows.set(rows.subarray(row * width, (row + 1) * width), index * width);
+    }
+    // The batcher writes each miss's score straight into its row, beside the hits.
+    await batcher.submit(missRows, misses.length, timing, { scores, rows: misses });
+    cache.store(cacheKey, rows, misses, width, scores);
     return scores;
   };
 

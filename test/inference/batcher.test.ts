@@ -7,12 +7,18 @@ const M1 = { model: 'm', version: '1' };
 
 /** A model whose calls the test completes by hand; score of a row = its first feature × 10. */
 function manualModel() {
-  const calls: { rows: number; features: FeatureRows; finish(): void; fail(error: Error): void }[] = [];
+  const calls: {
+    rows: number;
+    features: FeatureRows;
+    scores: Float32Array;
+    finish(): void;
+    fail(error: Error): void;
+  }[] = [];
   const run = (features: FeatureRows, rows: number) =>
     new Promise<Float32Array>((resolve, reject) => {
       const scores = new Float32Array(rows);
       for (let row = 0; row < rows; row++) scores[row] = features[row * WIDTH]! * 10;
-      calls.push({ rows, features, finish: () => resolve(scores), fail: reject });
+      calls.push({ rows, features, scores, finish: () => resolve(scores), fail: reject });
     });
   return { calls, run };
 }
@@ -135,6 +141,52 @@ describe('micro-batcher', () => {
     expect([...(await partitionC)]).toEqual([210, 220]);
     await batcher.drain();
     expect(batcher.pendingRows).toBe(0);
+  });
+
+  it("hands a request whose rows went into one call that call's scores, without copying them", async () => {
+    const model = manualModel();
+    const timers = manualTimers();
+    const batcher = createMicroBatcher(
+      M1,
+      WIDTH,
+      model.run,
+      { maxBatchSize: 8, maxDelayMicros: 500, maxInFlight: 2 },
+      timers.schedule,
+    );
+    void batcher.submit(rows(1), 1);
+    const alone = model.calls[0]!;
+    const first = batcher.submit(rows(2, 3), 2);
+    const second = batcher.submit(rows(4, 5, 6), 3);
+    timers.fire();
+    const shared = model.calls[1]!;
+    alone.finish();
+    shared.finish();
+    const firstScores = await first;
+    const secondScores = await second;
+    expect([...firstScores]).toEqual([20, 30]);
+    expect([...secondScores]).toEqual([40, 50, 60]);
+    expect(firstScores.buffer).toBe(shared.scores.buffer);
+    expect(secondScores.buffer).toBe(shared.scores.buffer);
+  });
+
+  it("writes a request's scores into the caller's rows when it names them, across calls", async () => {
+    const model = manualModel();
+    const timers = manualTimers();
+    const batcher = createMicroBatcher(
+      M1,
+      WIDTH,
+      model.run,
+      { maxBatchSize: 2, maxDelayMicros: 500, maxInFlight: 4 },
+      timers.schedule,
+    );
+    const into = Float32Array.from([-1, -1, -1, -1, -1, -1]);
+    const scored = batcher.submit(rows(1, 2, 3), 3, undefined, { scores: into, rows: [5, 0, 3] });
+    timers.fire();
+    expect(model.calls.map((call) => call.rows)).toEqual([2, 1]);
+    model.calls[1]!.finish();
+    model.calls[0]!.finish();
+    expect(await scored).toBe(into);
+    expect([...into]).toEqual([20, -1, -1, 30, -1, 10]);
   });
 
   it('fails only the requests that had rows in a failed batch', async () => {

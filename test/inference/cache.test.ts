@@ -33,7 +33,7 @@ describe('prediction cache', () => {
     const backing = new Float32Array(10);
     backing.set([7, 8, 9, 1, 2, 3], 4);
     const view = backing.subarray(4, 10);
-    cache.store('1', view, [1], WIDTH, Float32Array.from([0.125]));
+    cache.store('1', view, [1], WIDTH, Float32Array.from([0.5, 0.125]));
     const scores = new Float32Array(1);
     expect(cache.lookup('1', rowsOf([1, 2, 3]), 1, WIDTH, scores)).toEqual([]);
     expect(scores[0]).toBe(0.125);
@@ -63,6 +63,42 @@ describe('prediction cache', () => {
     expect(cache.size).toBe(100);
     const misses = cache.lookup('1', rowsOf(...rows), 150, WIDTH, new Float32Array(150));
     expect(misses).toEqual(Array.from({ length: 50 }, (_, index) => index));
+  });
+
+  it('reuses the room of forgotten rows: after many evictions the latest rows still hit with their scores', () => {
+    const cache = createPredictionCache({ maxEntries: 100, ttlMs: 60_000 });
+    let latest: number[][] = [];
+    for (let round = 0; round < 20; round++) {
+      latest = Array.from({ length: 150 }, (_, index) => [round, index, index / 3]);
+      const scores = Float32Array.from(latest, (_, index) => (round * 150 + index) / 4_096);
+      cache.store(
+        '1',
+        rowsOf(...latest),
+        latest.map((_, index) => index),
+        WIDTH,
+        scores,
+      );
+    }
+    expect(cache.size).toBe(100);
+    const scores = new Float32Array(150);
+    const misses = cache.lookup('1', rowsOf(...latest), 150, WIDTH, scores);
+    expect(misses).toEqual(Array.from({ length: 50 }, (_, index) => index));
+    for (let index = 50; index < 150; index++) expect(scores[index]).toBe((19 * 150 + index) / 4_096);
+  });
+
+  it('keeps rows of different widths apart and intact when a wider model arrives', () => {
+    const cache = createPredictionCache(options);
+    cache.store('narrow', Float32Array.from([1, 2, 3, 4]), [0, 1], 2, Float32Array.from([0.25, 0.5]));
+    const wide = Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    cache.store('wide', wide, [0, 1], 5, Float32Array.from([0.75, 0.125]));
+
+    const narrowScores = new Float32Array(2);
+    expect(cache.lookup('narrow', Float32Array.from([3, 4, 1, 2]), 2, 2, narrowScores)).toEqual([]);
+    expect([...narrowScores]).toEqual([0.5, 0.25]);
+    const wideScores = new Float32Array(2);
+    expect(cache.lookup('wide', wide, 2, 5, wideScores)).toEqual([]);
+    expect([...wideScores]).toEqual([0.75, 0.125]);
+    expect(cache.lookup('wide', Float64Array.from([1, 2, 3, 4, 6]), 1, 5, new Float32Array(1))).toEqual([0]);
   });
 
   it('never answers a row it was not given, over many distinct rows', () => {
