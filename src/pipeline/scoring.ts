@@ -16,6 +16,7 @@ import {
 } from '../inference/index.js';
 import type { HeaderValue, InputRecord, OutputRecord, TopicRecords } from '../kafka/index.js';
 import {
+  blankPrediction,
   type Comparison,
   createComparisonEncoder,
   type Prediction,
@@ -23,7 +24,7 @@ import {
   type ScoredEvent,
   ScoringStatus,
   toDeadLetter,
-  toPrediction,
+  writePrediction,
 } from '../routing/index.js';
 import {
   type ChampionScored,
@@ -164,7 +165,7 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       const inferenceEndedAt = performance.now();
       const challenged = challengers ? await challengers.settle() : [];
 
-      const failed = new Set(scored.failedRows);
+      const failed = scored.failedRows.length > 0 ? new Set(scored.failedRows) : undefined;
       const scoredAt = performance.now();
       const scoredTime = Date.now();
       if (championScored.hasSubscribers) {
@@ -199,9 +200,11 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
       const alerted: OutputRecord[] = [];
       const predictions: OutputRecord[] = [];
       const eventTimes: number[] = [];
+      // Refilled for each record and encoded at once: avsc needs an object, not one per record.
+      const prediction = blankPrediction();
       for (let row = 0; row < records.length; row++) {
         const record = accepted[row]!;
-        if (failed.has(row)) {
+        if (failed?.has(row)) {
           // The reason names the model, never onnxruntime's message: that message can quote tensor values
           // derived from the record's fields (a Gather index, say), and a dead letter's reason never does.
           reject(
@@ -213,20 +216,19 @@ export function createScoringPipeline(options: ScoringPipelineOptions): ScoringP
         const canary = decisions?.canaryOf[row] ?? NO_CANARY;
         const event = records[row] as unknown as ScoredEvent;
         const position = canary === NO_CANARY ? row : decisions!.positionOf[row]!;
-        const prediction =
-          canary === NO_CANARY
-            ? toPrediction(event, scored.scores[row]!, championContext)
-            : toPrediction(event, canaries[canary]!.scores[position]!, canaryContexts[canary]!);
+        if (canary === NO_CANARY) writePrediction(prediction, event, scored.scores[row]!, championContext);
+        else writePrediction(prediction, event, canaries[canary]!.scores[position]!, canaryContexts[canary]!);
         if (alerts) {
           if (canary === NO_CANARY) alerts.collect(alerted, record, event, row, championAlerts!, explanation);
           else alerts.collect(alerted, record, event, position, canaryAlerts![canary]!, undefined);
         }
         const traceparent = traceparentFor?.(record);
-        predictions.push({
-          key: record.key,
-          value: outputCodec.encode(prediction),
-          ...(traceparent ? { headers: { traceparent } } : {}),
-        });
+        const value = outputCodec.encode(prediction);
+        predictions.push(
+          traceparent === undefined
+            ? { key: record.key, value }
+            : { key: record.key, value, headers: { traceparent } },
+        );
         eventTimes.push(prediction.event_time);
       }
       const output: TopicRecords[] = [

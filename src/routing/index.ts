@@ -27,4 +27,11 @@ export {
   type ScoringStatusSymbol,
 } from './comparisons.js';
 export { DeadLetterHeaders, type RecordOrigin, toDeadLetter } from './dead-letters.js';
-export { type Prediction, type PredictionContext, type ScoredEvent, toPrediction } from './predictions.js';
+export {
+  blankPrediction,
+  type Prediction,
+  type PredictionContext,
+  type ScoredEvent,
+  toPrediction,
+  writePrediction,
+} from './predictions.js';

@@ -32,18 +32,46 @@ export interface PredictionContext {
   scoredTime: number;
 }
 
-export function toPrediction(event: ScoredEvent, score: number, context: PredictionContext): Prediction {
-  const { manifest } = context;
+/** A prediction to fill in with writePrediction; its fields in the schema's order, as avsc writes them. */
+export function blankPrediction(): Prediction {
   return {
-    event_id: event.event_id,
-    model_name: manifest.name,
-    model_version: manifest.version,
-    score,
-    label: score >= manifest.threshold ? manifest.labels.positive : manifest.labels.negative,
-    threshold: manifest.threshold,
-    variant: context.variant,
-    event_time: event.event_time,
-    scored_time: context.scoredTime,
-    latency_ms: context.scoredAt - context.fetchedAt,
+    event_id: '',
+    model_name: '',
+    model_version: '',
+    score: 0,
+    label: '',
+    threshold: 0,
+    variant: '',
+    event_time: 0,
+    scored_time: 0,
+    latency_ms: 0,
   };
 }
+
+/**
+ * Writes the prediction for `event` into `prediction` and returns it. A batch fills one prediction for
+ * each of its events in turn and encodes it at once, so the output path makes no object per record.
+ */
+export function writePrediction(
+  prediction: Prediction,
+  event: ScoredEvent,
+  score: number,
+  context: PredictionContext,
+): Prediction {
+  const { manifest } = context;
+  prediction.event_id = event.event_id;
+  prediction.model_name = manifest.name;
+  prediction.model_version = manifest.version;
+  prediction.score = score;
+  prediction.label = score >= manifest.threshold ? manifest.labels.positive : manifest.labels.negative;
+  prediction.threshold = manifest.threshold;
+  prediction.variant = context.variant;
+  prediction.event_time = event.event_time;
+  prediction.scored_time = context.scoredTime;
+  prediction.latency_ms = context.scoredAt - context.fetchedAt;
+  return prediction;
+}
+
+/** A prediction of its own, for callers that keep it. */
+export const toPrediction = (event: ScoredEvent, score: number, context: PredictionContext): Prediction =>
+  writePrediction(blankPrediction(), event, score, context);

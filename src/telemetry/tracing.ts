@@ -10,6 +10,7 @@
 import {
   type Attributes,
   type Context,
+  isSpanContextValid,
   type Link,
   ROOT_CONTEXT,
   type Span,
@@ -65,9 +66,14 @@ function rawTraceparent(headers: TracedRecord['headers']): HeaderValue | undefin
   if (!headers) return undefined;
   let value = headers[TRACEPARENT];
   if (value === undefined) {
-    const name = Object.keys(headers).find((candidate) => candidate.toLowerCase() === TRACEPARENT);
-    if (name === undefined) return undefined;
-    value = headers[name];
+    // A loop over the names, not Object.keys: most records carry no headers, and this runs for each one.
+    for (const name in headers) {
+      if (name.length === TRACEPARENT.length && name.toLowerCase() === TRACEPARENT) {
+        value = headers[name];
+        break;
+      }
+    }
+    if (value === undefined) return undefined;
   }
   return Array.isArray(value) ? value[0] : value;
 }
@@ -78,11 +84,16 @@ const charAt = (value: HeaderValue, index: number) =>
   typeof value === 'string' ? value.charCodeAt(index) : (value[index] ?? 0);
 const isHexDigit = (code: number) => (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66);
 
+const MALFORMED = 0;
+const UNSAMPLED = 1;
+const SAMPLED = 2;
+type Shape = typeof MALFORMED | typeof UNSAMPLED | typeof SAMPLED;
+
 /**
  * Whether a traceparent is shaped like one and has its sampled flag, read from the bytes: most records of
  * a traced stream are not sampled, and those only need their header passed on, not parsed into a context.
  */
-function shapeAndSampled(value: HeaderValue): { wellFormed: boolean; sampled: boolean } {
+function shapeOf(value: HeaderValue): Shape {
   const flagsDigit = charAt(value, 54);
   const wellFormed =
     value.length >= 55 &&
@@ -90,9 +101,10 @@ function shapeAndSampled(value: HeaderValue): { wellFormed: boolean; sampled: bo
     charAt(value, 35) === DASH &&
     charAt(value, 52) === DASH &&
     isHexDigit(flagsDigit);
+  if (!wellFormed) return MALFORMED;
   // Hex digits with the low bit set are odd: '1', '3', ..., 'b', 'd', 'f' (0x61 is 'a', an even 10).
   const digit = flagsDigit <= 0x39 ? flagsDigit - 0x30 : flagsDigit - 0x57;
-  return { wellFormed, sampled: wellFormed && (digit & 1) === 1 };
+  return (digit & 1) === 1 ? SAMPLED : UNSAMPLED;
 }
 
 const headerGetter: TextMapGetter<Record<string, string>> = {
@@ -124,9 +136,13 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
   };
   const links: Link[] = [];
   const producers = new Map<TracedRecord, Context>();
+  let passedOn = 0;
   for (const record of info.records) {
     const raw = rawTraceparent(record.headers);
-    if (raw === undefined || !shapeAndSampled(raw).sampled) continue;
+    if (raw === undefined) continue;
+    const shape = shapeOf(raw);
+    if (shape !== MALFORMED) passedOn += 1;
+    if (shape !== SAMPLED) continue;
     const parent = sampledProducerContext(raw);
     if (!parent) continue;
     producers.set(record, parent);
@@ -145,6 +161,9 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
   const batchContext = trace.setSpan(ROOT_CONTEXT, batchSpan);
   const batchTraceparent = batchSpan.isRecording() ? traceparentOf(batchSpan) : undefined;
   const recordSpans: Span[] = [];
+  // A no-op tracer (telemetry off) hands out spans without a valid context, and never a recording one: a
+  // record's output then carries the producer's traceparent as it came, or nothing, with no span started.
+  const tracing = isSpanContextValid(batchSpan.spanContext());
 
   const child = (
     name: string,
@@ -158,11 +177,12 @@ export function startBatchSpan(tracer: Tracer, info: BatchTraceInfo, fetchedAt: 
 
   return {
     traceparentFor(record) {
-      const parent = producers.get(record);
+      if (!tracing && passedOn === 0) return undefined;
+      const parent = tracing ? producers.get(record) : undefined;
       if (!parent) {
         // An unsampled producer trace is passed on as it came: no span, no parsing, no cost.
         const raw = rawTraceparent(record.headers);
-        return raw !== undefined && shapeAndSampled(raw).wellFormed ? raw : batchTraceparent;
+        return raw !== undefined && shapeOf(raw) !== MALFORMED ? raw : batchTraceparent;
       }
       const span = tracer.startSpan(
         `process ${info.topic}`,

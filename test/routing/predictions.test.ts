@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
 import { readManifest } from '../../src/models/index.js';
-import { type Prediction, toPrediction } from '../../src/routing/index.js';
+import { blankPrediction, type Prediction, toPrediction, writePrediction } from '../../src/routing/index.js';
 
 const manifest = await readManifest(packagePath('models/fraud-gbm/1'));
 const context = {
@@ -36,5 +36,17 @@ describe('predictions', () => {
     });
     const codec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
     expect({ ...codec.decode(codec.encode(prediction)) }).toEqual(prediction);
+  });
+
+  it('refills one prediction per record with nothing left of the previous one', () => {
+    const codec = createAvroCodec<Prediction>(loadAvroSchema(packagePath('schemas/prediction.avsc')));
+    const canary = { ...context, variant: 'canary', manifest: { ...manifest, name: 'other', version: '7' } };
+    const later = { event_id: 'e-2', event_time: 1_700_000_000_500 };
+    const reused = blankPrediction();
+    const first = codec.encode(writePrediction(reused, event, 0.25, context));
+    expect(writePrediction(reused, later, 0.875, canary)).toBe(reused);
+    const second = codec.encode(reused);
+    expect(first).toEqual(codec.encode(toPrediction(event, 0.25, context)));
+    expect({ ...codec.decode(second) }).toEqual(toPrediction(later, 0.875, canary));
   });
 });

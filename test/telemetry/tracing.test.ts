@@ -1,4 +1,4 @@
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import {
   AlwaysOnSampler,
   BasicTracerProvider,
@@ -82,6 +82,28 @@ describe('batch spans', () => {
     expect(batchHeader).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(span.traceparentFor(malformed)).toBe(batchHeader);
     span.end(timing, { name: 'm', version: '1', rows: 2 });
+  });
+
+  it('starts no span of its own for a record when tracing is off, and passes every header name case on', () => {
+    const disabled = disabledTelemetry().tracer;
+    let started = 0;
+    const counting: Tracer = {
+      startSpan(...args: Parameters<Tracer['startSpan']>) {
+        started += 1;
+        return disabled.startSpan(...args);
+      },
+      startActiveSpan: disabled.startActiveSpan.bind(disabled),
+    };
+    const sampled = message(0, { TraceParent: `00-${TRACE}-${PRODUCER_SPAN}-01` });
+    const unsampled = message(1, { traceparent: [Buffer.from(`00-${TRACE}-${PRODUCER_SPAN}-00`)] });
+    const malformed = message(2, { traceparent: 'x'.repeat(60) });
+    const span = startBatchSpan(counting, info([sampled, unsampled, malformed, message(3)]), 0);
+    expect(String(span.traceparentFor(sampled))).toBe(`00-${TRACE}-${PRODUCER_SPAN}-01`);
+    expect(String(span.traceparentFor(unsampled))).toBe(`00-${TRACE}-${PRODUCER_SPAN}-00`);
+    expect(span.traceparentFor(malformed)).toBeUndefined();
+    expect(span.traceparentFor(message(3))).toBeUndefined();
+    span.end(timing, { name: 'm', version: '1', rows: 4 });
+    expect(started).toBe(1);
   });
 
   it('passes a sampled traceparent on unchanged when tracing is off', () => {
