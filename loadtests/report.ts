@@ -25,6 +25,7 @@ import {
 } from './lib/format.js';
 import type { LoopsResult } from './lib/loops-drain.js';
 import { loopsMarkdown, loopsTargetRows } from './lib/loops-report.js';
+import { type LowLatencyResult, lowLatencyMarkdown, lowLatencyTargetRows } from './lib/low-latency-report.js';
 import { monitoringMarkdown, monitoringTargetRow } from './lib/monitoring-report.js';
 import type { MonitoringResult } from './lib/monitoring-summary.js';
 import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
@@ -70,6 +71,7 @@ type RegistryFile = ResultFile & RegistryResult;
 type ScaleFile = ResultFile & ScaleResult;
 type MonitoringFile = ResultFile & MonitoringResult;
 type LoopsFile = ResultFile & LoopsResult;
+type LowLatencyFile = ResultFile & LowLatencyResult;
 
 const CHART_FILE = 'latency-vs-throughput.svg';
 const OWN_SCENARIOS = new Set([
@@ -83,6 +85,7 @@ const OWN_SCENARIOS = new Set([
   'scale',
   'monitoring',
   'loops',
+  'low-latency',
 ]);
 
 export { verdict } from './lib/format.js';
@@ -147,6 +150,7 @@ function targetsSection(
   scale: ScaleFile | undefined,
   monitoring: MonitoringFile | undefined,
   loops: LoopsFile | undefined,
+  lowLatency: LowLatencyFile | undefined,
 ): string[] {
   const search = (kind: TargetKind) => throughput?.searches.find((entry) => entry.target === kind);
   const drain = (kind: TargetKind) =>
@@ -168,6 +172,7 @@ function targetsSection(
     );
   }
   if (loops) lines.push(...loopsTargetRows(loops));
+  if (lowLatency) lines.push(...lowLatencyTargetRows(lowLatency));
   const atHalf = (kind: TargetKind) =>
     latency?.runs.find((run) => run.fraction === 0.5 && run.target === kind && run.stream === 'unique');
   const serviceHalf = atHalf('service');
@@ -417,6 +422,7 @@ export function generateReport(): string[] {
   const scale = byScenario<ScaleFile>(results, 'scale');
   const monitoring = byScenario<MonitoringFile>(results, 'monitoring');
   const loops = byScenario<LoopsFile>(results, 'loops');
+  const lowLatency = byScenario<LowLatencyFile>(results, 'low-latency');
   const written: string[] = [];
 
   if (latency) {
@@ -457,11 +463,12 @@ export function generateReport(): string[] {
       ' `npm run bench:soak`; see [loadtests/README.md](loadtests/README.md).',
     '',
     ...environmentSection(results),
-    ...targetsSection(throughput, latency, soak, shadow, registry, scale, monitoring, loops),
+    ...targetsSection(throughput, latency, soak, shadow, registry, scale, monitoring, loops, lowLatency),
     ...layersSection(layers, throughput),
     ...costSection(layers, throughput),
     ...(loops ? loopsMarkdown(loops) : []),
     ...latencySection(latency),
+    ...(lowLatency ? [lowLatencyMarkdown(lowLatency).trimEnd(), ''] : []),
     ...cacheSection(cache, latency),
     ...searchSection(throughput),
     ...soakSection(soak),

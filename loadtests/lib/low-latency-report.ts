@@ -49,7 +49,18 @@ export function goalVerdicts(latencyMs: LatencySummary, twoHop: TwoHopLatency): 
 
 export function runLabel(target: TargetKind, loops: number | 'auto' | undefined): string {
   if (target !== 'service-loops') return TARGET_LABELS[target];
-  return loops === undefined || loops === 'auto' ? TARGET_LABELS[target] : `full service, ${loops} loops`;
+  if (loops === undefined || loops === 'auto') return TARGET_LABELS[target];
+  return `full service, input.loops ${loops}`;
+}
+
+/** The targets table's rows: each run's p50 and p99 against the tool's two-hop figures. */
+export function lowLatencyTargetRows(result: LowLatencyResult): string[] {
+  return result.runs
+    .filter((run) => run.target !== 'bare-pipe')
+    .map(
+      (run) =>
+        `| latency at ${integer(result.rate)}/s steady, ${runLabel(run.target, run.loops)} / Kafka's EndToEndLatency, two hops | p50 ${ratio(run.goals.p50Ratio)} (${ms(run.latencyMs.p50)} ms vs ${ms(result.twoHop.p50Ms)}), p99 ${ratio(run.goals.p99Ratio)} (${ms(run.latencyMs.p99)} ms vs ${ms(result.twoHop.p99Ms)}); the bare kafkajs pipe alone: p50 ${ratio(result.runs.find((other) => other.target === 'bare-pipe')?.goals.p50Ratio ?? Number.NaN)} | ≤ ${GOAL_MULTIPLE}× both | ${verdict(run.goals.p50Met && run.goals.p99Met)} |`,
+    );
 }
 
 const segmentCells = ({ meanMs, p50Ms, p99Ms }: SegmentSummary) =>
@@ -83,7 +94,7 @@ function traceSection(trace: TraceRun): string[] {
 export function lowLatencyMarkdown(result: LowLatencyResult): string {
   const { tool, twoHop } = result;
   return [
-    `### Low-load latency: ${integer(result.rate)} events/s steady, warm`,
+    `## Low-load latency: ${integer(result.rate)} events/s steady, warm`,
     '',
     `The service at a steady ${integer(result.rate)} events/s (${result.partitions} partitions, warm-up ` +
       `${result.warmupSeconds} s, then ${result.measureSeconds} s measured, open loop: scheduled send → ` +
