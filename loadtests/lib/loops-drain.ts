@@ -1,8 +1,8 @@
 /**
  * Consumer loops against the bare pipe: one backlog drained, in rotating order within each round, by the
  * bare kafkajs pipe (one consumer loop republishing each batch unchanged), the full service with one loop
- * (targets/service.ts) and the full service with input.loops auto (targets/service-loops.ts), each a fresh
- * consumer group. The backlog topic has LOOPS_PARTITIONS partitions so that every loop count here gets
+ * and with input.loops auto (targets/service-loops.ts, loops on threads behind the process's admin
+ * server), each a fresh consumer group. The backlog topic has LOOPS_PARTITIONS partitions so that every loop count here gets
  * an even share, as a production topic with many more partitions than loops would.
  */
 import { availableParallelism } from 'node:os';
@@ -10,7 +10,13 @@ import { loopCount } from '../../src/loops/index.js';
 import { createTopics, deleteTopics, uniqueName } from './broker.js';
 import { createEventSource } from './events.js';
 import { drainMedians, drainOutcome, loadAverage } from './rounds.js';
-import { type BenchContext, type DrainRun, drainCapacity, publishBacklog } from './scenarios.js';
+import {
+  type BenchContext,
+  type DrainRun,
+  drainCapacity,
+  publishBacklog,
+  type TargetSetup,
+} from './scenarios.js';
 import type { TargetKind } from './targets.js';
 
 export type LoopVariant = 'bare-pipe' | 'one-loop' | 'loops-auto';
@@ -23,10 +29,14 @@ export const VARIANT_LABELS: Record<LoopVariant, string> = {
   'loops-auto': 'full service, input.loops auto',
 };
 
-const VARIANT_TARGETS: Record<LoopVariant, TargetKind> = {
-  'bare-pipe': 'bare-pipe',
-  'one-loop': 'service',
-  'loops-auto': 'service-loops',
+/**
+ * Both service variants run as `streamscore serve` does, metrics on (the process's /metrics counts their
+ * outputs): one loop with its inference worker (model.workers auto with one loop), and loops auto.
+ */
+const VARIANT_TARGETS: Record<LoopVariant, { kind: TargetKind; setup: TargetSetup }> = {
+  'bare-pipe': { kind: 'bare-pipe', setup: {} },
+  'one-loop': { kind: 'service-loops', setup: { loops: 1, workers: 1 } },
+  'loops-auto': { kind: 'service-loops', setup: { loops: 'auto' } },
 };
 
 export const LOOPS_PARTITIONS = 6;
@@ -69,12 +79,14 @@ export async function measureLoops(context: BenchContext, rounds: number): Promi
     for (let round = 1; round <= rounds; round++) {
       for (const variant of rotated(round)) {
         const load = loadAverage();
+        const { kind, setup } = VARIANT_TARGETS[variant];
         const drain = await drainCapacity(
           { ...context, options },
-          VARIANT_TARGETS[variant],
+          kind,
           topic,
           options.drainBacklog,
           'unique',
+          setup,
         );
         process.stderr.write(`  round ${round}, ${VARIANT_LABELS[variant]}: ${drainOutcome(drain)}\n`);
         drains.push({ variant, round, loadAverage: load, drain });

@@ -34,7 +34,8 @@ export function loopsMarkdown(result: LoopsResult): string[] {
     const perCpuSecond =
       figures.medianCpuMicrosPerRecord === null ? 'n/a' : integer(1e6 / figures.medianCpuMicrosPerRecord);
     const rss = medianOrNull(drains.map((drain) => drain.stats.rssMiB));
-    return `| ${VARIANT_LABELS[variant]} | ${drainRates(figures.medianDrainRate, drains)} | ${optionalMicros(figures.medianCpuMicrosPerRecord)} | ${figures.medianCoresUsed?.toFixed(2) ?? 'n/a'} | ${perCpuSecond} | ${rss === null ? 'n/a' : `${integer(rss)} MiB`} |`;
+    const machine = medianOrNull(drains.flatMap((drain) => drain.machineCoresBusy ?? []));
+    return `| ${VARIANT_LABELS[variant]} | ${drainRates(figures.medianDrainRate, drains)} | ${optionalMicros(figures.medianCpuMicrosPerRecord)} | ${figures.medianCoresUsed?.toFixed(2) ?? 'n/a'} | ${machine?.toFixed(2) ?? 'n/a'} | ${perCpuSecond} | ${rss === null ? 'n/a' : `${integer(rss)} MiB`} |`;
   };
   const loads = result.drains.map((entry) => entry.loadAverage);
   return [
@@ -42,8 +43,8 @@ export function loopsMarkdown(result: LoopsResult): string[] {
     '',
     `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker and the reading consumer share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
     '',
-    '| variant | drain rate | CPU per record | cores used | records per CPU-second | resident memory |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| variant | drain rate | CPU per record | cores used | machine cores busy | records per CPU-second | resident memory |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
     ...LOOP_VARIANTS.map(row),
     '',
     `With ${result.autoLoops} loops the service drains ${optionalRatio(summary.autoVsOneLoop)} as fast as with one, ${optionalRatio(summary.autoVsPipe)} the bare pipe's rate, at ${optionalRatio(summary.autoCpuVsOneLoop)} one loop's CPU per record: throughput grows with the cores the loops get, and one core buys the records per CPU-second in the last column, whatever the loop count. Beyond this machine's cores, more loops only add threads competing for the same CPUs; more throughput then comes from more instances (the scale-out section).`,

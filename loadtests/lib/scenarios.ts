@@ -3,6 +3,8 @@
  * at a fixed rate or on a ramp, the search for the highest rate with flat lag, and draining a backlog
  * (capacity with nothing else competing for the CPU).
  */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IHeaders, Kafka, Message } from 'kafkajs';
 import { loopCount } from '../../src/loops/index.js';
@@ -365,7 +367,35 @@ export interface DrainRun {
   completed: boolean;
   /** Ended because no output came for STALL_SECONDS: the target stopped making progress, not slowed down. */
   stalled: boolean;
+  /**
+   * Cores the whole machine kept busy from the first output to the last (target, broker, reader, anything
+   * else): how close a drain came to the machine's limit. Null when it did not finish or /proc is missing.
+   */
+  machineCoresBusy: number | null;
   stats: TargetStats;
+}
+
+interface MachineCpu {
+  busy: number;
+  total: number;
+}
+
+/** The machine's CPU time so far from /proc/stat's first line, in clock ticks; undefined without /proc. */
+function machineCpu(): MachineCpu | undefined {
+  try {
+    const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+    const ticks = fields.map(Number);
+    const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+    const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+function coresBusyBetween(first: MachineCpu | undefined, last: MachineCpu | undefined): number | null {
+  if (!first || !last || last.total <= first.total) return null;
+  return ((last.busy - first.busy) / (last.total - first.total)) * availableParallelism();
 }
 
 /** A target draining a backlog publishes thousands of records a second: this long without one is a stall. */
@@ -389,16 +419,20 @@ export async function drainCapacity(
   let firstAt = 0;
   let lastAt = 0;
   let current: RunningTarget | undefined;
+  let machineAtFirst: MachineCpu | undefined;
+  let machineAtLast: MachineCpu | undefined;
   const reader = await joinedConsumer(context.kafka, outputTopic, (values, receivedAt) => {
     if (outputs === 0) {
       firstAt = receivedAt;
       firstBatch = values.length;
+      machineAtFirst = machineCpu();
       // The target's CPU and event-loop figures cover the same span as the rate.
       current?.mark();
       setup.onFirstOutput?.(values[0] ?? null);
     }
     outputs += values.length;
     lastAt = receivedAt;
+    if (outputs >= backlog) machineAtLast ??= machineCpu();
   });
   try {
     let stalled = false;
@@ -445,6 +479,7 @@ export async function drainCapacity(
       rate: seconds > 0 ? (outputs - firstBatch) / seconds : 0,
       outputs,
       seconds,
+      machineCoresBusy: coresBusyBetween(machineAtFirst, machineAtLast),
       completed,
       stalled,
       stats,

@@ -202,7 +202,7 @@ describe('goals against the two-hop figures', () => {
       '| bare kafkajs pipe | 3.00 | 20.0 | 40.0 | 60.0 | 1.50× | 0.83× | met | met |',
     );
     expect(markdown).toContain('2 ms p50 and 24 ms p99');
-    expect(markdown).toContain('**full service, 1 loops** (20 events; of the mean 7.00 ms');
+    expect(markdown).toContain('**full service, input.loops 1** (20 events; of the mean 7.00 ms');
     expect(markdown).toContain(
       '| fetch → scored (decode, batcher wait, inference) | streamscore | 1.00 | 1.00 | 1.00 |',
     );
