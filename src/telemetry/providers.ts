@@ -14,7 +14,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 
 export interface Telemetry {
@@ -64,7 +64,8 @@ export function startProcessTelemetry(version: string, resource: Attributes = {}
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const sdk = new NodeSDK({
     serviceName: process.env.OTEL_SERVICE_NAME ?? 'streamscore',
-    resource: resourceFromAttributes(resource),
+    // The SDK's default resource (telemetry.sdk.*) is replaced by one given here, so it is merged in.
+    resource: defaultResource().merge(resourceFromAttributes(resource)),
     metricReaders: [prometheus],
     instrumentations: [],
   });
