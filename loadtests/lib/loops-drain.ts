@@ -19,14 +19,20 @@ import {
 } from './scenarios.js';
 import type { TargetKind } from './targets.js';
 
-export type LoopVariant = 'bare-pipe' | 'one-loop' | 'loops-auto';
+export type LoopVariant = 'bare-pipe' | 'one-loop' | 'loops-auto' | 'loops-auto-workers';
 
-export const LOOP_VARIANTS: readonly LoopVariant[] = ['bare-pipe', 'one-loop', 'loops-auto'];
+export const LOOP_VARIANTS: readonly LoopVariant[] = [
+  'bare-pipe',
+  'one-loop',
+  'loops-auto',
+  'loops-auto-workers',
+];
 
 export const VARIANT_LABELS: Record<LoopVariant, string> = {
   'bare-pipe': 'bare kafkajs pipe (one loop)',
   'one-loop': 'full service, input.loops 1',
   'loops-auto': 'full service, input.loops auto',
+  'loops-auto-workers': 'full service, input.loops auto, an inference worker per loop',
 };
 
 /**
@@ -37,11 +43,13 @@ const VARIANT_TARGETS: Record<LoopVariant, { kind: TargetKind; setup: TargetSetu
   'bare-pipe': { kind: 'bare-pipe', setup: {} },
   'one-loop': { kind: 'service-loops', setup: { loops: 1, workers: 1 } },
   'loops-auto': { kind: 'service-loops', setup: { loops: 'auto' } },
+  // What model.workers auto = 0 beside several loops is chosen against.
+  'loops-auto-workers': { kind: 'service-loops', setup: { loops: 'auto', workers: 1 } },
 };
 
 export const LOOPS_PARTITIONS = 6;
 
-/** 3 rounds in full (a median, each variant first once), 1 with --quick. */
+/** 3 rounds in full (a median), 1 with --quick. */
 export const loopRounds = (quick: boolean) => (quick ? 1 : 3);
 
 export interface LoopsDrain {
@@ -64,7 +72,7 @@ export interface LoopsResult {
   drains: LoopsDrain[];
 }
 
-/** Round r starts with variant r mod 3, so each variant goes first once in three rounds. */
+/** Round r starts with variant r mod 4, so no variant always goes first. */
 const rotated = (round: number) =>
   LOOP_VARIANTS.map((_, index) => LOOP_VARIANTS[(index + round - 1) % LOOP_VARIANTS.length]!);
 
@@ -130,6 +138,7 @@ export function summarizeLoops(result: LoopsResult): LoopsSummary {
     'bare-pipe': medians('bare-pipe'),
     'one-loop': medians('one-loop'),
     'loops-auto': medians('loops-auto'),
+    'loops-auto-workers': medians('loops-auto-workers'),
   };
   const rateOf = (variant: LoopVariant) => variants[variant].medianDrainRate;
   const cpuOf = (variant: LoopVariant) => variants[variant].medianCpuMicrosPerRecord;
