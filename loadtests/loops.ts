@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const context: BenchContext = { options, kafka: harnessKafka(options.brokers) };
   try {
     const rounds = loopRounds(options.quick);
-    process.stderr.write(`\n== consumer loops: ${rounds} rounds of bare pipe, one loop, loops auto with and without inference workers\n`);
+    process.stderr.write(
+      `\n== consumer loops: ${rounds} rounds of bare pipe, one loop, loops auto with and without inference workers\n`,
+    );
     const result = await measureLoops(context, rounds);
     writeResult('loops', { options, ...result });
     process.stderr.write(`\n${[...loopsTargetRows(result), '', ...loopsMarkdown(result)].join('\n')}\n`);
