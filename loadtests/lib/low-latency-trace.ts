@@ -8,7 +8,6 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
-import { loopCount } from '../../src/loops/index.js';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, eventCodec, predictionCodec, readSequence } from './events.js';
 import {
@@ -20,7 +19,7 @@ import {
   SERVICE_SEGMENTS,
 } from './low-latency-breakdown.js';
 import { harnessProducer } from './open-loop.js';
-import type { BenchContext } from './scenarios.js';
+import { type BenchContext, membersOf } from './scenarios.js';
 import { fixedRateSchedule } from './schedule.js';
 import { startTarget, type TargetKind } from './targets.js';
 
@@ -133,7 +132,7 @@ export async function traceSteadyRun(
   const producer = harnessProducer(kafka);
   try {
     await producer.connect();
-    await waitForStableGroup(kafka, groupId, target === 'service-loops' ? loopCount(loops ?? 'auto') : 1);
+    await waitForStableGroup(kafka, groupId, membersOf(target, loops));
     consumers.push(
       await watch(
         kafka,

@@ -91,9 +91,9 @@ function outputTopicsOf(predictions: string, setup: TargetSetup): OutputTopics {
 const topicList = ({ predictions, comparisons }: OutputTopics) =>
   comparisons === undefined ? [predictions] : [predictions, comparisons];
 
-/** A service with loops joins the group once per loop. */
-const expectedMembers = (kind: TargetKind, setup: TargetSetup) =>
-  kind === 'service-loops' ? loopCount(setup.loops ?? 'auto') : 1;
+/** Members a target adds to its group: a service with loops joins once per loop. */
+export const membersOf = (kind: TargetKind, loops: number | 'auto' | undefined) =>
+  kind === 'service-loops' ? loopCount(loops ?? 'auto') : 1;
 
 async function withTarget<T>(
   context: BenchContext,
@@ -119,7 +119,7 @@ async function withTarget<T>(
   onReady?.(target);
   let stopped = false;
   try {
-    await waitForStableGroup(context.kafka, groupId, expectedMembers(kind, setup));
+    await waitForStableGroup(context.kafka, groupId, membersOf(kind, setup.loops));
     const value = await use(target);
     stopped = true;
     const stats = await target.stop();
