@@ -1,7 +1,7 @@
 /**
  * `npx tsx loadtests/monitoring.ts` (`npm run bench:monitoring`): what monitoring costs the service. The
- * full service drains the same backlog with monitoring off, and with monitoring.alerts and
- * monitoring.drift on, in alternating rounds of one run (lib/monitoring-drain.ts), serving the service's
+ * full service drains the same backlog with monitoring off, with monitoring.drift on, and with
+ * monitoring.alerts and monitoring.drift on, in rotating rounds of one run (lib/monitoring-drain.ts), serving the service's
  * default model (occlusion reasons: an extra inference call per alerted batch) unless --model names
  * another. Writes loadtests/results/monitoring.json and prints its section of BENCHMARKS.md, which
  * `npm run bench:report` includes. `--quick` is a check (one round of each, a smaller backlog), not figures.
@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/index.js';
 import { listVersions, readManifest, selectVersion } from '../src/models/index.js';
 import { alertThresholdOf } from '../src/pipeline/alerts.js';
 import { ensureBroker, harnessKafka } from './lib/broker.js';
-import { alternatingMonitoringDrains, drainRounds, MONITORING_ON } from './lib/monitoring-drain.js';
+import { drainRounds, MONITORING_ON, monitoringDrains } from './lib/monitoring-drain.js';
 import { monitoringMarkdown } from './lib/monitoring-report.js';
 import { type MonitoringResult, summarizeMonitoring } from './lib/monitoring-summary.js';
 import { parseBenchOptions } from './lib/options.js';
@@ -36,9 +36,9 @@ async function main(): Promise<void> {
   const context: BenchContext = { options, kafka: harnessKafka(options.brokers) };
   try {
     process.stderr.write(
-      `\n== monitoring: the service (${options.model}@${manifest.version}) drains ${options.drainBacklog} events, ${rounds} rounds with monitoring off and on\n`,
+      `\n== monitoring: the service (${options.model}@${manifest.version}) drains ${options.drainBacklog} events, ${rounds} rounds with monitoring off, drift on, and alerts + drift on\n`,
     );
-    const drains = await alternatingMonitoringDrains(context, rounds);
+    const { drains, driftProfile } = await monitoringDrains(context, rounds);
     const { alerts, drift, reasonCodes, driftWindowEvents, driftWindowMs } = serviceDefaults.monitoring;
     const result: MonitoringResult = {
       quick: options.quick,
@@ -50,6 +50,7 @@ async function main(): Promise<void> {
       backlog: options.drainBacklog,
       setting: { alerts, drift, reasonCodes, driftWindowEvents, driftWindowMs },
       drains,
+      driftProfile,
     };
     writeResult('monitoring', {
       partitions: options.partitions,

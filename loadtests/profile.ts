@@ -10,7 +10,8 @@
  * open-loop generator at N events/s and profiles its main thread over the measured window
  * (`--warmup-seconds`, `--measure-seconds`), which is how a service that is not saturated spends its time.
  * `-- --shadow` serves the model with one shadow of itself, as `loadtests/shadow.ts` measures it, and also
- * counts what became of the shadow's rows.
+ * counts what became of the shadow's rows. `-- --monitoring` turns monitoring.alerts and monitoring.drift on
+ * (topics of the drain's own), as `npm run bench:monitoring` measures them.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -22,6 +23,7 @@ import { createLogger } from '../src/telemetry/index.js';
 import { createTopics, deleteTopics, ensureBroker, harnessKafka, uniqueName } from './lib/broker.js';
 import { type CpuProfile, fileOf, ownerOf, selfTimes } from './lib/cpu-profile.js';
 import { createEventSource } from './lib/events.js';
+import { MONITORING_ON } from './lib/monitoring-drain.js';
 import { type BenchOptions, parseBenchOptions } from './lib/options.js';
 import { type BenchContext, openLoopAgainst, publishBacklog } from './lib/scenarios.js';
 import { prepareShadowRepository, type ShadowRepository } from './lib/shadow.js';
@@ -62,11 +64,15 @@ async function profileDrain(
   const inputTopic = uniqueName('profile-in');
   const outputTopic = uniqueName('profile-out');
   const groupId = uniqueName('profile-group');
+  const monitoring = options.monitoring
+    ? { ...MONITORING_ON, alertsTopic: `${outputTopic}.alerts`, topic: `${outputTopic}.monitoring` }
+    : undefined;
   const topics = [
     inputTopic,
     outputTopic,
     `${inputTopic}.DLT`,
     ...(shadow ? [`${outputTopic}.comparisons`] : []),
+    ...(monitoring ? [monitoring.alertsTopic, monitoring.topic] : []),
   ];
   const backlog = options.drainBacklog;
   const session = new Session();
@@ -83,6 +89,7 @@ async function profileDrain(
         model: options.model,
         sampleIntervalMs: 0,
         ...(shadow ? { modelRepository: shadow.directory, challengers: [shadow.challenger] } : {}),
+        ...(monitoring ? { monitoring } : {}),
       },
       'profile',
     );
@@ -171,7 +178,7 @@ async function main(): Promise<void> {
     const { profile } = run;
     const total = profile.timeDeltas.reduce((sum, delta) => sum + delta, 0);
     process.stdout.write(
-      `${options.model}${shadow ? ` with ${shadow.challenger}` : ''}: ${run.description}\nmain-thread profile ${run.path}\n`,
+      `${options.model}${shadow ? ` with ${shadow.challenger}` : ''}${options.monitoring ? ' (alerts + drift on)' : ''}: ${run.description}\nmain-thread profile ${run.path}\n`,
     );
     printShares(
       'self time by owner',

@@ -26,7 +26,7 @@ import {
 import type { LoopsResult } from './lib/loops-drain.js';
 import { loopsMarkdown, loopsTargetRows } from './lib/loops-report.js';
 import { type LowLatencyResult, lowLatencyMarkdown, lowLatencyTargetRows } from './lib/low-latency-report.js';
-import { monitoringMarkdown, monitoringTargetRow } from './lib/monitoring-report.js';
+import { monitoringMarkdown, monitoringTargetRows } from './lib/monitoring-report.js';
 import type { MonitoringResult } from './lib/monitoring-summary.js';
 import { registryMarkdown, registryTargetRow } from './lib/registry-report.js';
 import type { RegistryResult } from './lib/registry-summary.js';
@@ -186,7 +186,7 @@ function targetsSection(
   if (shadow) lines.push(...shadowTargetRows(shadow));
   if (registry) lines.push(registryTargetRow(registry));
   if (scale) lines.push(scaleTargetRow(scale));
-  if (monitoring) lines.push(monitoringTargetRow(monitoring));
+  if (monitoring) lines.push(...monitoringTargetRows(monitoring));
   if (soak) {
     lines.push(
       `| resident memory over the soak | within ±${percent(soak.memory.maxDeviation)} of ${integer(soak.memory.meanRssMiB)} MiB over ${integer(soak.soakSeconds)} s${soak.quick ? ' (a --quick soak, not the 10-minute one)' : ''}; trend ${soak.memory.rssSlopeMiBPerMinute.toFixed(2)} MiB/min | ±10% | ${verdict(soak.memory.maxDeviation <= 0.1)} |`,

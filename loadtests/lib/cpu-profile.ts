@@ -7,6 +7,7 @@ import { packagePath } from '../../src/config/index.js';
 export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 export interface CpuProfile {
@@ -62,4 +63,36 @@ export function selfTimes(profile: CpuProfile, keyOf: (node: ProfileNode) => str
     totals.set(key, (totals.get(key) ?? 0) + (profile.timeDeltas[index] ?? 0));
   });
   return [...totals].sort((a, b) => b[1] - a[1]);
+}
+
+/**
+ * Busy time (every sample but idle) and the part of it spent in a frame `within` matches or below one: a
+ * function's inclusive time, its callees counted, which is what it costs the thread.
+ */
+export function inclusiveTime(
+  profile: CpuProfile,
+  within: (node: ProfileNode) => boolean,
+): { busyMicros: number; withinMicros: number } {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const inside = new Map<number, boolean>();
+  const isInside = (id: number): boolean => {
+    let found = inside.get(id);
+    if (found === undefined) {
+      const parent = parents.get(id);
+      found = within(nodes.get(id)!) || (parent !== undefined && isInside(parent));
+      inside.set(id, found);
+    }
+    return found;
+  };
+  let busyMicros = 0;
+  let withinMicros = 0;
+  profile.samples.forEach((id, index) => {
+    if (nodes.get(id)!.callFrame.functionName === IDLE) return;
+    const micros = profile.timeDeltas[index] ?? 0;
+    busyMicros += micros;
+    if (isInside(id)) withinMicros += micros;
+  });
+  return { busyMicros, withinMicros };
 }

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { loopCount } from '../../src/loops/index.js';
 import { createTopics, deleteTopics, uniqueName } from './broker.js';
 import { createEventSource } from './events.js';
-import { drainMedians, drainOutcome, loadAverage } from './rounds.js';
+import { drainMedians, drainOutcome, loadAverage, rotate } from './rounds.js';
 import {
   type BenchContext,
   type DrainRun,
@@ -72,10 +72,6 @@ export interface LoopsResult {
   drains: LoopsDrain[];
 }
 
-/** Round r starts with variant r mod 4, so no variant always goes first. */
-const rotated = (round: number) =>
-  LOOP_VARIANTS.map((_, index) => LOOP_VARIANTS[(index + round - 1) % LOOP_VARIANTS.length]!);
-
 export async function measureLoops(context: BenchContext, rounds: number): Promise<LoopsResult> {
   const { kafka } = context;
   const options = { ...context.options, partitions: LOOPS_PARTITIONS };
@@ -85,7 +81,7 @@ export async function measureLoops(context: BenchContext, rounds: number): Promi
   try {
     await publishBacklog(kafka, topic, createEventSource('unique'), options.drainBacklog);
     for (let round = 1; round <= rounds; round++) {
-      for (const variant of rotated(round)) {
+      for (const variant of rotate(round, LOOP_VARIANTS)) {
         const load = loadAverage();
         const { kind, setup } = VARIANT_TARGETS[variant];
         const drain = await drainCapacity(

@@ -9,40 +9,61 @@ import {
   type MonitoringResult,
   type MonitoringSummary,
   summarizeMonitoring,
+  type VersusOff,
 } from './monitoring-summary.js';
 import { median } from './rounds.js';
 
 const orNa = (value: number | null, show: (value: number) => string) =>
   value === null ? 'n/a' : show(value);
 
-export function monitoringTargetRow(result: MonitoringResult): string {
+const GOAL_CELL = `≤ ${percent(MONITORING_GOAL.maxDriftShare)} of the throughput`;
+
+/** Drift's share of the profiled drain's main thread, the figure the verdict rests on. */
+function driftShareCell(result: MonitoringResult): string {
+  const profile = result.driftProfile;
+  return profile
+    ? `drift ${percent(profile.driftShare)} of the main thread's busy time (${micros(profile.driftMicrosPerRecord)} of ${micros(profile.busyMicrosPerRecord)} per record, profiled drain)`
+    : 'no profiled drain in this result';
+}
+
+function drainingCell(result: MonitoringResult, summary: MonitoringSummary, mode: 'drift' | 'on'): string {
+  const versus = summary[mode];
+  const off = summary.modes.off;
+  const own = summary.modes[mode];
+  return versus.drainRatio === null
+    ? `draining a backlog: ${off.unfinishedDrains + own.unfinishedDrains} drains did not catch up`
+    : `${ratio(versus.drainRatio)} draining a backlog (${rate(own.medianDrainRate!)} vs ${rate(off.medianDrainRate!)}, medians of ${result.rounds})`;
+}
+
+/** Drift against its goal, and alerts with drift beside it: issue 12 asks for that row, with no goal. */
+export function monitoringTargetRows(result: MonitoringResult): string[] {
   const summary = summarizeMonitoring(result);
-  const { off, on } = summary;
-  const draining =
-    summary.drainRatio === null
-      ? `draining a backlog: ${off.unfinishedDrains + on.unfinishedDrains} of ${result.drains.length} drains did not catch up`
-      : `${ratio(summary.drainRatio)} draining a backlog (${rate(on.medianDrainRate!)} vs ${rate(off.medianDrainRate!)}, medians of ${result.rounds})`;
   const alerts =
     summary.alertShare === null
       ? ''
       : `; ${percent(summary.alertShare)} of events alerted, ${result.explanation} reasons`;
-  return `| throughput, monitoring alerts + drift on / off | ${draining}${alerts} | ≥ ${MONITORING_GOAL.minThroughputRatio}× | ${verdict(summary.throughputMet)} |`;
+  return [
+    `| throughput, monitoring drift on / off | ${driftShareCell(result)}; ${drainingCell(result, summary, 'drift')} | ${GOAL_CELL} | ${verdict(summary.throughputMet)} |`,
+    `| throughput, monitoring alerts + drift on / off | ${drainingCell(result, summary, 'on')}${alerts} | none (reported) | reported |`,
+  ];
 }
 
 function drainTable(result: MonitoringResult, summary: MonitoringSummary): string[] {
   const lines = [
-    '| service | drain rate: median (per round) | CPU per record: median | of which the main thread | cores used | main thread busy | inference calls per 1,000 records | on / off | goal | verdict |',
+    '| service | drain rate: median (per round) | CPU per record: median | of which the main thread | cores used | main thread busy | inference calls per 1,000 records | / off (per round) | goal | verdict |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const mode of MONITORING_MODES) {
-    const own = summary[mode];
+    const own = summary.modes[mode];
     const drains = result.drains.filter((entry) => entry.mode === mode).map((entry) => entry.drain);
+    const versus = mode === 'off' ? undefined : summary[mode];
+    const comparison = versus
+      ? `${orNa(versus.drainRatio, ratio)} (${versus.roundRatios.map((value) => value.toFixed(2)).join(', ')}) | ` +
+        (mode === 'drift' ? `${GOAL_CELL} | ${verdict(summary.throughputMet)} |` : 'none | reported |')
+      : ' | | |';
     lines.push(
       `| ${MODE_LABELS[mode]} | ${drainRates(own.medianDrainRate, drains)} | ${orNa(own.medianCpuMicrosPerRecord, micros)} | ${orNa(own.medianMainThreadCpuMicrosPerRecord, micros)} | ` +
-        `${orNa(own.medianCoresUsed, (value) => value.toFixed(2))} | ${orNa(own.medianEventLoopUtilization, percent)} | ${orNa(own.medianInferenceCallsPerThousand, (value) => value.toFixed(2))} | ` +
-        (mode === 'on'
-          ? `${orNa(summary.drainRatio, ratio)} (per round ${summary.roundRatios.map((value) => value.toFixed(2)).join(', ')}) | ≥ ${MONITORING_GOAL.minThroughputRatio}× | ${verdict(summary.throughputMet)} |`
-          : ' | | |'),
+        `${orNa(own.medianCoresUsed, (value) => value.toFixed(2))} | ${orNa(own.medianEventLoopUtilization, percent)} | ${orNa(own.medianInferenceCallsPerThousand, (value) => value.toFixed(2))} | ${comparison}`,
     );
   }
   return lines;
@@ -72,34 +93,45 @@ function findings(result: MonitoringResult, summary: MonitoringSummary): string[
       `- **Drift**: every scored batch counted into the model version's window on the main thread; ${countsCell(summary.driftWindowsPerDrain)} windows published a drain, each closed by the batch that brought it to ${integer(result.setting.driftWindowEvents)} events or more and judged by a PSI per feature and for the score against the manifest's baseline.`,
     );
   }
-  if (summary.drainRatio !== null && summary.cpuDeltaMicros !== null) {
-    const low = Math.min(...summary.roundRatios);
-    const high = Math.max(...summary.roundRatios);
-    const spread =
-      summary.roundRatios.length > 1
-        ? ` The rounds' own ratios (each drain with monitoring on over the drain off beside it) range ${low.toFixed(2)}–${high.toFixed(2)}, median ${median(summary.roundRatios).toFixed(2)}` +
-          (low < MONITORING_GOAL.minThroughputRatio && high > 1 / MONITORING_GOAL.minThroughputRatio
-            ? ': rounds on this shared machine differ by more than the goal allows either way, so the verdict rests on the medians, and the CPU per record is the steadier figure.'
-            : '.')
-        : '';
-    const mainThread =
-      summary.mainThreadCpuDeltaMicros === null
-        ? ''
-        : `: ${signedMicros(summary.mainThreadCpuDeltaMicros)} on the main thread, ${signedMicros(summary.cpuDeltaMicros - summary.mainThreadCpuDeltaMicros)} in the other threads (the inference workers scoring the occluded rows among them)`;
-    const cpuRounds =
-      summary.roundCpuRatios.length > 1
-        ? ` Per round, CPU per record with monitoring on over the drain off beside it ranges ${Math.min(...summary.roundCpuRatios).toFixed(2)}–${Math.max(...summary.roundCpuRatios).toFixed(2)}, median ${median(summary.roundCpuRatios).toFixed(2)}.`
-        : '';
+  if (result.driftProfile) {
+    const profile = result.driftProfile;
     lines.push(
-      `- **Cost**: with monitoring on the service drained at ${ratio(summary.drainRatio)} the rate with it off and used` +
-        ` ${signedMicros(summary.cpuDeltaMicros)} of CPU per record (${ratio(summary.cpuRatio!)}, medians)${mainThread}.${spread}${cpuRounds}`,
+      `- **Drift's own time**: one more drain with drift on, its main thread under V8's CPU profiler (${integer(profile.records)} predictions while it ran): the drift frames (counting a batch into its window, closing and judging a window, its event) and what they call took ${micros(profile.driftMicrosPerRecord)} of the main thread's ${micros(profile.busyMicrosPerRecord)} busy time per record, ${percent(profile.driftShare)}. The main thread is what bounds a drain (busy about 90% of it), so this share is the throughput drift costs; the verdict rests on it because drains of the same mode differ by more than 5% from round to round on this machine.`,
     );
   }
-  const stops = [...summary.off.uncleanStops, ...summary.on.uncleanStops];
+  lines.push(...costLines('drift', summary.drift), ...costLines('on', summary.on));
+  const stops = MONITORING_MODES.flatMap((mode) => summary.modes[mode].uncleanStops);
   if (stops.length > 0) {
     lines.push(`- ${stops.length} target process(es) ended uncleanly after reporting (${stops.join(', ')}).`);
   }
   return lines;
+}
+
+/** What a mode cost against monitoring off: its rate, its CPU per record, and how much the rounds vary. */
+function costLines(mode: 'drift' | 'on', versus: VersusOff): string[] {
+  if (versus.drainRatio === null || versus.cpuDeltaMicros === null) return [];
+  const label = MODE_LABELS[mode];
+  const low = Math.min(...versus.roundRatios);
+  const high = Math.max(...versus.roundRatios);
+  const spread =
+    versus.roundRatios.length > 1
+      ? ` The rounds' own ratios (each drain with ${label} over the drain off in the same round) range ${low.toFixed(2)}–${high.toFixed(2)}, median ${median(versus.roundRatios).toFixed(2)}` +
+        (low < MONITORING_GOAL.minThroughputRatio && high > 1 / MONITORING_GOAL.minThroughputRatio
+          ? ': rounds on this shared machine differ by more than 5% either way, so a difference that small shows in the medians if at all, and the CPU per record is the steadier figure.'
+          : '.')
+      : '';
+  const mainThread =
+    versus.mainThreadCpuDeltaMicros === null
+      ? ''
+      : `: ${signedMicros(versus.mainThreadCpuDeltaMicros)} on the main thread, ${signedMicros(versus.cpuDeltaMicros - versus.mainThreadCpuDeltaMicros)} in the other threads`;
+  const cpuRounds =
+    versus.roundCpuRatios.length > 1
+      ? ` Per round, CPU per record with ${label} over the drain off beside it ranges ${Math.min(...versus.roundCpuRatios).toFixed(2)}–${Math.max(...versus.roundCpuRatios).toFixed(2)}, median ${median(versus.roundCpuRatios).toFixed(2)}.`
+      : '';
+  return [
+    `- **Cost, ${label}**: the service drained at ${ratio(versus.drainRatio)} the rate with monitoring off and used` +
+      ` ${signedMicros(versus.cpuDeltaMicros)} of CPU per record (${ratio(versus.cpuRatio!)}, medians)${mainThread}.${spread}${cpuRounds}`,
+  ];
 }
 
 function recorded(result: MonitoringResult): string[] {
@@ -122,12 +154,14 @@ export function monitoringMarkdown(result: MonitoringResult): string {
     '',
     `The full service (default settings, ${result.model}, ${result.modelFeatures} features, ${result.explanation} reasons) drains a` +
       ` ${integer(result.backlog)}-event backlog, the same topic re-read by a fresh consumer group each time, with monitoring off,` +
-      ` and with \`monitoring.alerts\` and \`monitoring.drift\` on (${setting.reasonCodes} reason codes; drift windows of` +
+      ' with `monitoring.drift` on, and with `monitoring.alerts` and `monitoring.drift` on (' +
+      `${setting.reasonCodes} reason codes; drift windows of` +
       ` ${integer(setting.driftWindowEvents)} events or ${integer(setting.driftWindowMs / 1000)} s; the other monitoring settings at` +
       ' their defaults), its alerts and drift windows on topics of their own, created beside the others and counted after the' +
-      ` drain. ${result.rounds} round${result.rounds === 1 ? '' : 's'} of each in alternating order; rate from the first prediction` +
+      ` drain. ${result.rounds} round${result.rounds === 1 ? '' : 's'} of each, the order rotated by one place a round; rate from the first prediction` +
       ' to the last (predictions only: alerts and windows go to other topics), CPU per record the service process (all threads)' +
-      ' over the same span.' +
+      ' over the same span. The goal (issue 12) bounds drift, computed off the hot path, at 5% of the throughput;' +
+      ' alerts cost what their reasons and records cost and are reported beside it.' +
       (loads.length > 0
         ? ` The machine's 1-minute load average at the start of the drains was ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (2 cores, shared with other work).`
         : ''),

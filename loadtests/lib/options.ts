@@ -9,6 +9,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Profile only: serve the model with one shadow of itself (see lib/shadow.ts), to see where it costs. */
   shadow: boolean;
+  /** Profile only: monitoring.alerts and monitoring.drift on, as `npm run bench:monitoring` measures them. */
+  monitoring: boolean;
   brokers: string[];
   /** Model served by the service and used by the naive service and the onnxruntime layer. */
   model: string;
@@ -93,6 +95,7 @@ export function parseBenchOptions(argv: string[] = process.argv.slice(2)): Bench
     options: {
       quick: { type: 'boolean', default: false },
       shadow: { type: 'boolean', default: false },
+      monitoring: { type: 'boolean', default: false },
       model: { type: 'string' },
       ...Object.fromEntries(numericNames.map((name) => [kebab(name), { type: 'string' as const }])),
     },
@@ -113,6 +116,7 @@ export function parseBenchOptions(argv: string[] = process.argv.slice(2)): Bench
     ...numbers,
     quick,
     shadow: flags.shadow === true || process.env.BENCH_SHADOW === 'true',
+    monitoring: flags.monitoring === true || process.env.BENCH_MONITORING === 'true',
     brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim()),
     model: typeof model === 'string' ? model : (process.env.BENCH_MODEL ?? 'fraud-mlp'),
   };

@@ -22,6 +22,10 @@ export const loadAverage = () => Math.round(loadavg()[0]! * 100) / 100;
 export const alternate = <T>(round: number, [first, second]: readonly [T, T]): T[] =>
   round % 2 === 1 ? [first, second] : [second, first];
 
+/** Round r starts with variant r mod n and keeps their order, so no variant always goes first. */
+export const rotate = <T>(round: number, variants: readonly T[]): T[] =>
+  variants.map((_, index) => variants[(index + round - 1) % variants.length]!);
+
 /** How a drain ended, for the terminal: its rate and CPU per record, or how far it got. */
 export const drainOutcome = (drain: DrainRun) =>
   drain.completed

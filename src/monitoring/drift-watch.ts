@@ -19,6 +19,68 @@ export interface DriftWatch {
 }
 
 const TICK_MS = 1_000;
+
+/**
+ * Where a batch learns which features' fields were null (the manifest's `missing`): an `is_null`
+ * indicator's own value says it, a feature with a `default` needs its record's field read, and any other
+ * feature is never null in a scored row (its record was refused). Reading fields by name for every feature
+ * of every record cost the main thread more than counting the bins.
+ */
+interface NullSources {
+  /** Columns whose value is 1 exactly when their field was null. */
+  indicatorColumns: readonly number[];
+  /** Columns with a default, and the field each reads. */
+  fields: readonly { column: number; field: string }[];
+}
+
+const nullSources = new WeakMap<ModelManifest, NullSources>();
+
+function nullSourcesOf(manifest: ModelManifest): NullSources {
+  let found = nullSources.get(manifest);
+  if (found === undefined) {
+    const indicatorColumns: number[] = [];
+    const fields: { column: number; field: string }[] = [];
+    manifest.features.forEach((feature, column) => {
+      const [first, ...rest] = feature.transforms;
+      if (first?.op === 'is_null' && rest.length === 0) indicatorColumns.push(column);
+      else if (feature.default !== undefined || first?.op === 'is_null')
+        fields.push({ column, field: feature.field });
+    });
+    found = { indicatorColumns, fields };
+    nullSources.set(manifest, found);
+  }
+  return found;
+}
+
+/** Sets `missing[row * width + column]` to 1 where the field was null; whether any was. */
+function flagNulls(
+  records: readonly Readonly<Record<string, unknown>>[],
+  rows: ArrayLike<number>,
+  count: number,
+  width: number,
+  nulls: NullSources,
+  missing: Uint8Array,
+): boolean {
+  let any = false;
+  for (const column of nulls.indicatorColumns) {
+    for (let row = 0; row < count; row++) {
+      if (rows[row * width + column] === 1) {
+        missing[row * width + column] = 1;
+        any = true;
+      }
+    }
+  }
+  for (const { column, field } of nulls.fields) {
+    for (let row = 0; row < count; row++) {
+      const value = records[row]![field];
+      if (value === null || value === undefined) {
+        missing[row * width + column] = 1;
+        any = true;
+      }
+    }
+  }
+  return any;
+}
 export function watchDrift(options: DriftWatchOptions, logger: Logger): DriftWatch {
   // null: a version served without a baseline, said once.
   const windows = new Map<ModelManifest, DriftWindow | null>();
@@ -51,18 +113,14 @@ export function watchDrift(options: DriftWatchOptions, logger: Logger): DriftWat
     const window = windowOf(batch.manifest);
     // A batch holding rows the model failed on is rare and its scores are not all the model's: skipped.
     if (window === null || batch.count === 0 || batch.failedRows.length > 0) return;
-    const { features } = batch.manifest;
-    const width = features.length;
-    if (missing.length < batch.count * width) missing = new Uint8Array(batch.count * width * 2);
+    const width = batch.manifest.features.length;
+    const nulls = nullSourcesOf(batch.manifest);
     let anyMissing = false;
-    for (let row = 0; row < batch.count; row++) {
-      const record = batch.records[row]!;
-      for (let feature = 0; feature < width; feature++) {
-        const value = record[features[feature]!.field];
-        const isMissing = value === null || value === undefined;
-        missing[row * width + feature] = isMissing ? 1 : 0;
-        anyMissing ||= isMissing;
-      }
+    if (nulls.fields.length > 0 || nulls.indicatorColumns.length > 0) {
+      const size = batch.count * width;
+      if (missing.length < size) missing = new Uint8Array(size * 2);
+      missing.fill(0, 0, size);
+      anyMissing = flagNulls(batch.records, batch.rows, batch.count, width, nulls, missing);
     }
     window.add(batch.rows, width, batch.count, batch.scores, anyMissing ? missing : undefined, batch.at);
     const closed = window.closeIfDue(batch.at);
