@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     const runs: LowLatencyResult['runs'] = [];
     for (const { target, loops } of TARGETS) {
       const label = `${runLabel(target, loops)} at ${RATE}/s`;
-      const { run } = await openLoopAgainst(
+      const { run, stats } = await openLoopAgainst(
         context,
         target,
         RATE,
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
         latencyMs: run.latencyMs,
         receiveRate: run.receiveRate,
         unreceived: run.unreceived,
+        coresUsed: stats.coresUsed,
+        cpuMicrosPerRecord: stats.cpuMicrosPerOutput,
       };
       runs.push({ ...steady, goals: goalVerdicts(run.latencyMs, twoHop) });
     }

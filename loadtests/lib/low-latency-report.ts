@@ -2,7 +2,7 @@
  * The low-load latency section of BENCHMARKS.md: the service at a steady, ordinary rate beside what Kafka's
  * own EndToEndLatency tool measures on the same broker, the goals' verdicts, and where the milliseconds go.
  */
-import { integer, latencyCells, ms, ratio, verdict } from './format.js';
+import { integer, latencyCells, micros, ms, ratio, verdict } from './format.js';
 import type { LatencySummary } from './latency.js';
 import { type LatencyBreakdown, ownedMeanMs, type SegmentSummary } from './low-latency-breakdown.js';
 import type { HopLatency, TwoHopLatency } from './low-latency-tool.js';
@@ -19,6 +19,12 @@ export interface SteadyRun {
   latencyMs: LatencySummary;
   receiveRate: number;
   unreceived: number;
+  /**
+   * The target's CPU over the measured window (every thread of its process): at an ordinary load the
+   * pipeline's cost is per Kafka request, not per record. Absent from results recorded before it was kept.
+   */
+  coresUsed?: number;
+  cpuMicrosPerRecord?: number;
 }
 
 export interface GoalVerdicts {
@@ -106,13 +112,19 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
       `the two-hop median, an upper bound of its p99). Goal: p50 and p99 at most ${GOAL_MULTIPLE}× those. ` +
       `Load average at the start: ${result.loadAverage} on this shared machine.`,
     '',
-    '| target | p50 ms | p99 ms | p99.9 ms | max ms | p50 / two-hop | p99 / two-hop | p50 goal | p99 goal |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | p50 ms | p99 ms | p99.9 ms | max ms | p50 / two-hop | p99 / two-hop | p50 goal | p99 goal | cores used | CPU per record |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.runs.map(
       (run) =>
         `| ${runLabel(run.target, run.loops)} | ${latencyCells(run.latencyMs)} | ${ratio(run.goals.p50Ratio)} | ` +
-        `${ratio(run.goals.p99Ratio)} | ${verdict(run.goals.p50Met)} | ${verdict(run.goals.p99Met)} |`,
+        `${ratio(run.goals.p99Ratio)} | ${verdict(run.goals.p50Met)} | ${verdict(run.goals.p99Met)} | ` +
+        `${run.coresUsed === undefined ? 'n/a' : run.coresUsed.toFixed(2)} | ${run.cpuMicrosPerRecord === undefined ? 'n/a' : micros(run.cpuMicrosPerRecord)} |`,
     ),
+    '',
+    'At this rate the cost is per Kafka request rather than per record: a fetch brings a record or two per ' +
+      'partition, and each partition batch is a produce request and an offset commit of its own, so CPU per ' +
+      'record is tens of times what a drain spends, and on a machine whose two cores the broker and the ' +
+      'harness share, that CPU is where much of the latency comes from.',
     '',
     'Where the milliseconds go, from a second run of each target at the same rate with both topics stamped ' +
       "with the broker's append time (LogAppendTime) and an idle consumer watching the input topic. The " +
