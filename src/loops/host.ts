@@ -22,6 +22,11 @@ export interface LoopsOptions {
   readonly signal?: AbortSignal;
   /** A loop stopped on its own (a fatal error); the others were stopped, the process should exit non-zero. */
   readonly onFatal: (error: Error) => void;
+  /**
+   * The module each loop thread runs: ./loop.js, the service, unless a test gives a stand-in that speaks
+   * the same protocol (protocol.ts) to see what the process does when a loop misbehaves.
+   */
+  readonly loopModule?: URL;
 }
 
 export interface RunningLoops {
@@ -128,7 +133,7 @@ export async function startLoops(
       version: options.version,
       adminUrl: admin.url,
     };
-    const worker = startModuleWorker(new URL('./loop.js', import.meta.url), {
+    const worker = startModuleWorker(options.loopModule ?? new URL('./loop.js', import.meta.url), {
       workerData: data,
       name: `loop-${index}`,
     });
