@@ -90,6 +90,11 @@ export const inputSchema = z.object({
     .default(1_048_576) // 1 MiB, as Kafka's max.partition.fetch.bytes
     .describe('Most bytes fetched per partition per request; bounds a batch.'),
   sessionTimeoutMs: positiveInt().default(30_000).describe('Consumer group session timeout.'),
+  // Below Kafka's 3 s: a member learns of a rebalance at its next heartbeat, and every loop of a starting
+  // process, every scale event, waits for the slowest member to learn it.
+  heartbeatIntervalMs: positiveInt()
+    .default(1_000)
+    .describe('How often a loop heartbeats to the group coordinator: how soon it learns of a rebalance.'),
 });
 
 export const outputSchema = z.object({
@@ -372,6 +377,13 @@ export const configSchema = z
         code: 'custom',
         path: ['input', 'readerSubject'],
         message: 'a reader schema from the registry applies to input.format confluent only',
+      });
+    }
+    if (config.input.heartbeatIntervalMs >= config.input.sessionTimeoutMs) {
+      context.addIssue({
+        code: 'custom',
+        path: ['input', 'heartbeatIntervalMs'],
+        message: 'the heartbeat interval must be shorter than the session timeout',
       });
     }
     if (config.input.topic === config.output.topic) {

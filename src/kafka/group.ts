@@ -66,6 +66,7 @@ export interface GroupMemberOptions {
   topic: string;
   fromBeginning: boolean;
   sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
   maxBytesPerPartition: number;
   partitionsConsumedConcurrently: number;
   /** The partitions of `topic` this member was given, after every join. */
@@ -111,6 +112,7 @@ export function createGroupMember(
     groupId: options.groupId,
     allowAutoTopicCreation: false,
     sessionTimeout: options.sessionTimeoutMs,
+    heartbeatInterval: options.heartbeatIntervalMs,
     maxBytesPerPartition: options.maxBytesPerPartition,
     retry: { retries: 5, restartOnFailure: async () => !leaving },
   });

@@ -54,6 +54,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { STREAMSCORE_OUTPUT_TOPIC: 'transactions' } })).toThrow(
       ConfigurationError,
     );
+    expect(() => loadConfig({ env: { STREAMSCORE_INPUT_HEARTBEAT_INTERVAL_MS: '30000' } })).toThrow(
+      /heartbeat interval must be shorter than the session timeout/,
+    );
+    expect(
+      loadConfig({ env: { STREAMSCORE_INPUT_HEARTBEAT_INTERVAL_MS: '29999' } }).input.heartbeatIntervalMs,
+    ).toBe(29_999);
   });
 
   it('asks for a registry URL when a format needs one, and keeps registry settings to confluent', () => {

@@ -104,6 +104,8 @@ const SAMPLES: Record<string, unknown> = {
   'model.workers': '2',
   'input.loops': '2',
   'input.readerVersion': '3',
+  // Below input.sessionTimeoutMs's sample (the integers' 1,048,576), as the service requires.
+  'input.heartbeatIntervalMs': 1_000,
   'admin.host': '::',
   'admin.port': 9999,
   'kafka.brokers': ['kafka-0.kafka:9093', 'kafka-1.kafka:9093'],
