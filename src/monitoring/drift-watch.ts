@@ -81,6 +81,7 @@ function flagNulls(
   }
   return any;
 }
+
 export function watchDrift(options: DriftWatchOptions, logger: Logger): DriftWatch {
   // null: a version served without a baseline, said once.
   const windows = new Map<ModelManifest, DriftWindow | null>();
