@@ -96,7 +96,7 @@ function findings(result: MonitoringResult, summary: MonitoringSummary): string[
   if (result.driftProfile) {
     const profile = result.driftProfile;
     lines.push(
-      `- **Drift's own time**: one more drain with drift on, its main thread under V8's CPU profiler (${integer(profile.records)} predictions while it ran): the drift frames (counting a batch into its window, closing and judging a window, its event) and what they call took ${micros(profile.driftMicrosPerRecord)} of the main thread's ${micros(profile.busyMicrosPerRecord)} busy time per record, ${percent(profile.driftShare)}. The main thread is what bounds a drain (busy about 90% of it), so this share is the throughput drift costs; the verdict rests on it because drains of the same mode differ by more than 5% from round to round on this machine.`,
+      `- **Drift's own time**: one more drain with drift on, its main thread under V8's CPU profiler (${integer(profile.records)} predictions while it ran): the drift frames (counting a batch into its window, closing and judging a window, its event) and what they call took ${micros(profile.driftMicrosPerRecord)} of the main thread's ${micros(profile.busyMicrosPerRecord)} busy time per record, ${percent(profile.driftShare)}. The main thread is what bounds a drain (busy ${orNa(summary.modes.drift.medianEventLoopUtilization, percent)} of the drains with drift on, median), so this share is the throughput drift costs; the verdict rests on it because drains of the same mode differ by more than 5% from round to round on this machine.`,
     );
   }
   lines.push(...costLines('drift', summary.drift), ...costLines('on', summary.on));
