@@ -5,10 +5,14 @@ export default defineConfig({
     // CI also wants the counts as JSON to print its plain summary line.
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
     outputFile: { json: '.cache/vitest-results.json' },
+    // The fault suite first, then the integration tests, then the unit tests: the first two mostly wait on
+    // Kafka (session timeouts, rebalances), and CI builds the Go tools that the collector test and the chart
+    // test run in the background meanwhile (.ci/run), so those tests come late.
     projects: [
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 2 },
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**', 'test/faults/**'],
         },
@@ -16,6 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
@@ -27,6 +32,7 @@ export default defineConfig({
       {
         test: {
           name: 'faults',
+          sequence: { groupOrder: 0 },
           include: ['test/faults/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 600_000,

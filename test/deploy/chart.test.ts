@@ -206,7 +206,7 @@ beforeAll(() => {
     ...ciFiles.map((file) => caseOf(report, [file])),
     caseOf(report, [cases.everySetting]),
   ];
-  // Cold, this builds scripts/helmcheck first (a minute or two); CI builds it before the tests.
+  // Cold, this builds scripts/helmcheck first (minutes); CI builds it in the background, and this waits for it.
 }, 600_000);
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -191,7 +191,8 @@ const COLLECTOR_BUILD_TIMEOUT_MS = 15 * 60_000;
 
 /**
  * The collector binary, built on first use like global-setup starts Kafka on first use. A cold build takes
- * about two minutes; CI builds it before the tests (`otelcol.sh fetch` in .ci/run), so there this is a no-op.
+ * minutes; CI builds it in the background while the fault suite runs (.ci/run), and a call made while that
+ * build holds the fetch lock waits for it.
  */
 async function collectorBinary(): Promise<string> {
   try {
