@@ -7,12 +7,13 @@ export default defineConfig({
     outputFile: { json: '.cache/vitest-results.json' },
     // The fault suite first, then the integration tests, then the unit tests: the first two mostly wait on
     // Kafka (session timeouts, rebalances), and CI builds the Go tools that the collector test and the chart
-    // test run in the background meanwhile (.ci/run), so those tests come late.
+    // test run in the background meanwhile (.ci/run), so those tests come late. No group is 0: vitest runs a
+    // one-worker project of group 0 after every numbered group.
     projects: [
       {
         test: {
           name: 'unit',
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           include: ['test/**/*.test.ts'],
           exclude: ['test/integration/**', 'test/faults/**'],
         },
@@ -20,7 +21,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
           include: ['test/integration/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 180_000,
@@ -32,7 +33,7 @@ export default defineConfig({
       {
         test: {
           name: 'faults',
-          sequence: { groupOrder: 0 },
+          sequence: { groupOrder: 1 },
           include: ['test/faults/**/*.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 600_000,
