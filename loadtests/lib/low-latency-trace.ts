@@ -1,13 +1,13 @@
 /**
  * A steady open-loop run that records, for every event, the instants of lib/low-latency-breakdown.ts: the
- * generator is runOpenLoop's (same schedule, same tick, same producer), and so is the reader; beside them
- * an idle consumer watches the input topic, and both topics stamp records with the broker's append time
- * (LogAppendTime), so each hop through the broker is seen from both ends. The service's own instants come
- * from its output records: scored_time (Date.now() when the scores were ready) and latency_ms (from the
- * batch's fetch to then).
+ * generator is runOpenLoop's (same schedule, same tick, same producer), and so is the reader, on a thread of
+ * its own; beside it an idle consumer on another thread watches the input topic, and both topics stamp
+ * records with the broker's append time (LogAppendTime), so each hop through the broker is seen from both
+ * ends. The service's own instants come from its output records: scored_time (Date.now() when the scores
+ * were ready) and latency_ms (from the batch's fetch to then).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Consumer, type Kafka, type KafkaMessage, type Message, type Producer } from 'kafkajs';
+import kafkajs, { type Kafka, type Message, type Producer } from 'kafkajs';
 import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './broker.js';
 import { createEventSource, eventCodec, predictionCodec, readSequence } from './events.js';
 import {
@@ -19,6 +19,7 @@ import {
   SERVICE_SEGMENTS,
 } from './low-latency-breakdown.js';
 import { harnessProducer } from './open-loop.js';
+import { type ThreadedReader, threadedReader } from './reader-thread.js';
 import { type BenchContext, membersOf } from './scenarios.js';
 import { fixedRateSchedule } from './schedule.js';
 import { startTarget, type TargetKind } from './targets.js';
@@ -42,16 +43,17 @@ const CLOCK_SAMPLES = 50;
 /**
  * Offset from performance's clock to Date.now()'s, so the harness's sub-millisecond instants and the
  * broker's and service's whole milliseconds share one scale. Sampled a millisecond apart, so the samples
- * fall at all phases of Date.now()'s millisecond and its truncation averages out.
+ * fall at all phases of Date.now()'s millisecond and its truncation averages out. The clock it returns
+ * reads now, or converts an instant of performance.now().
  */
-async function wallClock(): Promise<() => number> {
+async function wallClock(): Promise<(at?: number) => number> {
   let sum = 0;
   for (let sample = 0; sample < CLOCK_SAMPLES; sample++) {
     sum += Date.now() + CENTRE_MS - (performance.timeOrigin + performance.now());
     await sleep(1);
   }
   const offset = performance.timeOrigin + sum / CLOCK_SAMPLES;
-  return () => offset + performance.now();
+  return (at = performance.now()) => offset + at;
 }
 
 async function stampAppendTime(kafka: Kafka, topics: readonly string[]): Promise<void> {
@@ -71,25 +73,26 @@ async function stampAppendTime(kafka: Kafka, topics: readonly string[]): Promise
   }
 }
 
-/** A consumer of `topic` from its beginning, handing each record to `onRecord` with the batch's arrival. */
-async function watch(
-  kafka: Kafka,
+/**
+ * A reader of `topic` from its beginning on a thread of its own, handing each record to `onRecord` with
+ * its timestamp and its batch's arrival on the wall clock.
+ */
+function watch(
+  brokers: readonly string[],
   topic: string,
-  onRecord: (message: KafkaMessage, receivedAt: number) => void,
-  now: () => number,
-): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: uniqueName('latency-watch'), allowAutoTopicCreation: false });
-  await consumer.connect();
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      const receivedAt = now();
-      for (const message of batch.messages) onRecord(message, receivedAt);
+  onRecord: (value: Buffer, timestamp: number, receivedAt: number) => void,
+  wall: (at: number) => number,
+): Promise<ThreadedReader> {
+  return threadedReader(
+    { brokers, topic, groupPrefix: 'latency-watch' },
+    (values, timestamps, receivedAt) => {
+      const at = wall(receivedAt);
+      for (let index = 0; index < values.length; index++) {
+        const value = values[index];
+        if (value) onRecord(value, timestamps[index]!, at);
+      }
     },
-  });
-  await joined;
-  return consumer;
+  );
 }
 
 interface ScoringInstants {
@@ -128,31 +131,31 @@ export async function traceSteadyRun(
     sampleIntervalMs: options.sampleSeconds * 1000,
     ...(loops !== undefined ? { loops } : {}),
   });
-  const consumers: Consumer[] = [];
+  const readers: ThreadedReader[] = [];
   const producer = harnessProducer(kafka);
   try {
     await producer.connect();
     await waitForStableGroup(kafka, groupId, membersOf(target, loops));
-    consumers.push(
+    readers.push(
       await watch(
-        kafka,
+        options.brokers,
         inputTopic,
-        (message, receivedAt) => {
-          const sequence = readSequence(message.value!);
-          record(timeline.inputAppendedAt, sequence, Number(message.timestamp) + CENTRE_MS);
+        (value, timestamp, receivedAt) => {
+          const sequence = readSequence(value);
+          record(timeline.inputAppendedAt, sequence, timestamp + CENTRE_MS);
           record(timeline.inputObservedAt, sequence, receivedAt);
         },
         now,
       ),
       await watch(
-        kafka,
+        options.brokers,
         outputTopic,
-        (message, receivedAt) => {
-          const sequence = readSequence(message.value!);
-          record(timeline.outputAppendedAt, sequence, Number(message.timestamp) + CENTRE_MS);
+        (value, timestamp, receivedAt) => {
+          const sequence = readSequence(value);
+          record(timeline.outputAppendedAt, sequence, timestamp + CENTRE_MS);
           record(timeline.receivedAt, sequence, receivedAt);
           if (!scored || sequence >= schedule.total || !Number.isNaN(scored.scoredAt[sequence]!)) return;
-          const prediction = predictionCodec.decode(message.value!) as ScoringInstants;
+          const prediction = predictionCodec.decode(value) as ScoringInstants;
           scored.scoredAt[sequence] = prediction.scored_time + CENTRE_MS;
           scored.fetchedAt[sequence] = prediction.scored_time + CENTRE_MS - prediction.latency_ms;
         },
@@ -162,7 +165,7 @@ export async function traceSteadyRun(
     await generate(producer, inputTopic, schedule, timeline, now, options.tickMs, () => running.mark());
     await awaitOutputs(timeline, schedule.warmupEvents);
   } finally {
-    await Promise.all([producer.disconnect(), ...consumers.map((consumer) => consumer.disconnect())]);
+    await Promise.all([producer.disconnect(), ...readers.map((reader) => reader.disconnect())]);
     await running.stop().catch(() => undefined);
     await deleteTopics(kafka, [...topics, `${groupId}.deployments`]);
   }
@@ -181,7 +184,7 @@ async function generate(
   topic: string,
   schedule: ReturnType<typeof fixedRateSchedule>,
   timeline: EventTimeline,
-  now: () => number,
+  now: (at?: number) => number,
   tickMs: number,
   onWindowStart: () => void,
 ): Promise<void> {

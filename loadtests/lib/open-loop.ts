@@ -10,6 +10,7 @@ import { type Consumer, type Kafka, type Message, Partitioners, type Producer } 
 import { uniqueName } from './broker.js';
 import { type EventSource, eventCodec, readSequence } from './events.js';
 import { createLatencyRecorder, type LatencySummary } from './latency.js';
+import { threadedReader } from './reader-thread.js';
 import { fixedRateSchedule, type RampRates, rampSchedule, type SendSchedule } from './schedule.js';
 
 /** The scheduled send time travels with each event too, for anyone reading the input topic. */
@@ -21,6 +22,8 @@ type OfferedLoad = { ratePerSecond: number } | { ramp: RampRates };
 export type OpenLoopPlan = OfferedLoad & {
   /** Prefix of the progress lines. */
   label: string;
+  /** For the reader, which runs on a thread of its own (lib/reader-thread.ts). */
+  brokers: readonly string[];
   inputTopic: string;
   outputTopic: string;
   warmupSeconds: number;
@@ -141,7 +144,8 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
   let t0 = Number.POSITIVE_INFINITY;
   let lastMeasuredAt = 0;
 
-  const consumer = await joinedConsumer(kafka, plan.outputTopic, (values, receivedAt) => {
+  const readerSettings = { brokers: plan.brokers, topic: plan.outputTopic, groupPrefix: 'reader' };
+  const reader = await threadedReader(readerSettings, (values, _timestamps, receivedAt) => {
     for (const value of values) {
       if (value === null) continue;
       const sequence = readSequence(value);
@@ -252,7 +256,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
     unreceived += 1;
     latency.recordMillis(endedAt - (t0 + schedule.scheduledAtMs(sequence)));
   }
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
+  await Promise.all([reader.disconnect(), producer.disconnect()]);
 
   const windowSamples = lagSamples.filter(
     (sample) =>

@@ -72,6 +72,12 @@ export interface TargetSetup {
   onOutputTopics?: (topics: OutputTopics) => void;
   /** Drains only: the first prediction the target published, as it arrives (a look at its format). */
   onFirstOutput?: (value: Buffer | null) => void;
+  /**
+   * Drains only: where the measured window starts. `first-output` (the default) measures the whole drain;
+   * `settled-group` starts once the target's consumer group is Stable with all its members, so that a
+   * target of several members is measured without the rebalance its members' joins cause at the start.
+   */
+  measureFrom?: 'first-output' | 'settled-group';
   /** Called once the target has stopped, before the run's topics are deleted: a look at what it published. */
   inspectOutput?: (topics: OutputTopics) => Promise<void>;
 }
@@ -105,7 +111,7 @@ async function withTarget<T>(
   onReady?: (target: RunningTarget) => void,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
-  const { onOutputTopics, onFirstOutput, inspectOutput, ...settings } = setup;
+  const { onOutputTopics, onFirstOutput, inspectOutput, measureFrom, ...settings } = setup;
   onOutputTopics?.(outputTopicsOf(outputTopic, setup));
   const target = await startTarget(kind, {
     brokers: context.options.brokers,
@@ -156,6 +162,7 @@ export async function openLoopAgainst(
       (target) =>
         runOpenLoop(context.kafka, {
           label,
+          brokers: context.options.brokers,
           inputTopic,
           outputTopic,
           ...(typeof load === 'number' ? { ratePerSecond: load } : { ramp: load }),
@@ -360,8 +367,10 @@ export interface DrainRun {
   target: TargetKind;
   stream: StreamKind;
   backlog: number;
-  /** Outputs per second from the first output to the last (or to the time limit). */
+  /** Outputs per second over the measured window: from its start to the last output (or the time limit). */
   rate: number;
+  /** Where the window started (TargetSetup.measureFrom). */
+  measuredFrom: 'first-output' | 'settled-group';
   outputs: number;
   seconds: number;
   completed: boolean;
@@ -414,20 +423,23 @@ export async function drainCapacity(
   const outputTopics = topicList(outputTopicsOf(outputTopic, setup));
   await createTopics(context.kafka, outputTopics, context.options.partitions);
   const label = `drain ${TARGET_LABELS[kind]} (${stream}${setup.format ? `, ${setup.format}` : ''})`;
+  const measuredFrom = setup.measureFrom ?? 'first-output';
   let outputs = 0;
-  let firstBatch = 0;
   let firstAt = 0;
   let lastAt = 0;
   let current: RunningTarget | undefined;
-  let machineAtFirst: MachineCpu | undefined;
+  // The window's start: outputs counted and the machine's CPU by then. The target's CPU and event-loop
+  // figures are marked at the same moment, so they cover the same span as the rate.
+  let window: { at: number; outputs: number; machine: MachineCpu | undefined } | undefined;
   let machineAtLast: MachineCpu | undefined;
+  const startWindow = (at: number, counted: number) => {
+    window = { at, outputs: counted, machine: machineCpu() };
+    current?.mark();
+  };
   const reader = await joinedConsumer(context.kafka, outputTopic, (values, receivedAt) => {
     if (outputs === 0) {
       firstAt = receivedAt;
-      firstBatch = values.length;
-      machineAtFirst = machineCpu();
-      // The target's CPU and event-loop figures cover the same span as the rate.
-      current?.mark();
+      startWindow(receivedAt, values.length);
       setup.onFirstOutput?.(values[0] ?? null);
     }
     outputs += values.length;
@@ -442,6 +454,9 @@ export async function drainCapacity(
       backlogTopic,
       outputTopic,
       async () => {
+        // withTarget calls this once the group is Stable with every member; until then, one member may have
+        // been draining alone.
+        if (measuredFrom === 'settled-group' && outputs > 0) startWindow(performance.now(), outputs);
         const startedAt = performance.now();
         let progressAt = startedAt;
         const limitMs = context.options.drainTimeoutSeconds * 1000;
@@ -471,15 +486,16 @@ export async function drainCapacity(
         if (outputs > 0) target.mark();
       },
     );
-    const seconds = (lastAt - firstAt) / 1000;
+    const seconds = window ? (lastAt - window.at) / 1000 : 0;
     return {
       target: kind,
       stream,
       backlog,
-      rate: seconds > 0 ? (outputs - firstBatch) / seconds : 0,
+      rate: window && seconds > 0 ? (outputs - window.outputs) / seconds : 0,
+      measuredFrom,
       outputs,
       seconds,
-      machineCoresBusy: coresBusyBetween(machineAtFirst, machineAtLast),
+      machineCoresBusy: coresBusyBetween(window?.machine, machineAtLast),
       completed,
       stalled,
       stats,

@@ -91,6 +91,7 @@ export async function runSoak(kafka: Kafka, options: BenchOptions): Promise<Soak
     await waitForStableGroup(kafka, groupId);
     const run = await runOpenLoop(kafka, {
       label: 'soak',
+      brokers: options.brokers,
       inputTopic,
       outputTopic,
       ratePerSecond: rate,

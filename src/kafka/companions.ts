@@ -5,10 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, createProducer, type KafkaSettings } from './client.js';
+import { outputRequests } from './output.js';
 import type { InputRecord, OutputRecord } from './records.js';
 
 export interface Publisher {
-  /** Resolves once every record is acknowledged by all in-sync replicas. */
+  /**
+   * Resolves once every record is acknowledged by all in-sync replicas. Many records go out in several
+   * requests, one after another (as the service's output does), each small enough for the brokers.
+   */
   publish(topic: string, records: OutputRecord[]): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -22,7 +26,9 @@ export async function connectPublisher(
   await producer.connect();
   return {
     publish: async (topic, records) => {
-      await producer.send({ topic, messages: records, acks: -1 });
+      for (const topicMessages of outputRequests([{ topic, records }])) {
+        await producer.sendBatch({ topicMessages, acks: -1 });
+      }
     },
     disconnect: () => producer.disconnect(),
   };
