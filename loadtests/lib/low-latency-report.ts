@@ -104,7 +104,8 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
     '',
     `The service at a steady ${integer(result.rate)} events/s (${result.partitions} partitions, warm-up ` +
       `${result.warmupSeconds} s, then ${result.measureSeconds} s measured, open loop: scheduled send → ` +
-      `prediction received by a kafkajs reader) beside Kafka's own \`EndToEndLatency\` tool on the same broker ` +
+      `prediction received by a kafkajs reader on a thread of its own) beside Kafka's own \`EndToEndLatency\` ` +
+      `tool on the same broker ` +
       `(acks=all, ${tool.recordBytes}-byte records, ${integer(tool.records)} records, one at a time). The tool ` +
       `measured one hop at p50 ${tool.p50Ms} ms, p99 ${tool.p99Ms} ms, p99.9 ${tool.p999Ms} ms (mean ` +
       `${ms(tool.meanMs)} ms; whole milliseconds, truncated). An event and its prediction are two hops: each of ` +
@@ -127,7 +128,8 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
       'harness share, that CPU is where much of the latency comes from.',
     '',
     'Where the milliseconds go, from a second run of each target at the same rate with both topics stamped ' +
-      "with the broker's append time (LogAppendTime) and an idle consumer watching the input topic. The " +
+      "with the broker's append time (LogAppendTime) and an idle consumer, on a thread of its own too, " +
+      'watching the input topic. The ' +
       "service's instants come from its output records (scored_time, latency_ms); broker and service times " +
       'are whole milliseconds, so p50 and p99 of a segment are coarse, but the means add up to the mean ' +
       'end-to-end exactly. The input fetch waits for the batch cycle in flight: kafkajs fetches again only ' +
