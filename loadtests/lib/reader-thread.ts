@@ -84,6 +84,7 @@ export async function threadedReader(settings: ReaderSettings, onBatch: OnBatch)
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     worker.once('error', reject);
+    void exited.then(() => reject(new Error(`reader of ${settings.topic} exited before joining its group`)));
     worker.on('message', (message: ReaderMessage) => {
       if (message.type === 'joined') resolve();
       else if (message.type === 'failed')
