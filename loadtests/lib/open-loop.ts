@@ -3,7 +3,9 @@
  * schedule (i / rate, or the ramp's) whatever happened to the events before it, and its latency is
  * measured from that scheduled time, not from when the generator got round to sending it: a stall
  * anywhere (generator, broker, service) shows up in the latency of every event scheduled during it
- * instead of slowing the offered load (coordinated omission).
+ * instead of slowing the offered load (coordinated omission). Latency from the moment the generator handed
+ * the event to kafkajs is kept beside it: that is where a producer's own clock starts, and where Kafka's
+ * EndToEndLatency tool starts its clock; the difference between the two is the generator's tick.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Consumer, type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
@@ -71,6 +73,11 @@ export interface OpenLoopResult {
   /** Measured events whose output had not arrived by the end of the grace period. */
   unreceived: number;
   latencyMs: LatencySummary;
+  /**
+   * From the send call instead of the scheduled time: without the generator's own lateness. Absent where
+   * the generator keeps no send times (the scale benchmark's own stream).
+   */
+  latencyFromSendMs?: LatencySummary;
   /** Growth of the lag over the measured window, in seconds of offered traffic (regression slope). */
   lagGrowthSeconds: number;
   lagAtEnd: number;
@@ -136,7 +143,9 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
   const { total, warmupEvents: firstMeasured } = schedule;
   const measured = total - firstMeasured;
   const received = new Uint8Array(total);
+  const sentAt = new Float64Array(total);
   const latency = createLatencyRecorder();
+  const latencyFromSend = createLatencyRecorder();
   let intervalLatency = createLatencyRecorder();
   const intervals: IntervalSummary[] = [];
   let receivedCount = 0;
@@ -159,6 +168,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
         const latencyMs = receivedAt - (t0 + schedule.scheduledAtMs(sequence));
         latency.recordMillis(latencyMs);
         intervalLatency.recordMillis(latencyMs);
+        latencyFromSend.recordMillis(receivedAt - sentAt[sequence]!);
       }
     }
   });
@@ -231,6 +241,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
           headers: { [SCHEDULED_AT_HEADER]: String(scheduledMicros) },
         };
       }
+      sentAt.fill(performance.now(), sent, upTo);
       sent = upTo;
       producer.send({ topic: plan.inputTopic, messages, acks: -1 }).catch(() => {
         sendErrors += messages.length;
@@ -255,6 +266,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
     if (received[sequence] === 1) continue;
     unreceived += 1;
     latency.recordMillis(endedAt - (t0 + schedule.scheduledAtMs(sequence)));
+    latencyFromSend.recordMillis(endedAt - sentAt[sequence]!);
   }
   await Promise.all([reader.disconnect(), producer.disconnect()]);
 
@@ -271,6 +283,7 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
     sendErrors,
     unreceived,
     latencyMs: latency.summary(),
+    latencyFromSendMs: latencyFromSend.summary(),
     lagGrowthSeconds: (lagSlope(windowSamples) * plan.measureSeconds) / schedule.measuredRate,
     lagAtEnd: windowSamples.at(-1)?.lag ?? 0,
     // One sample a second is plenty for a chart and keeps the results file small.
