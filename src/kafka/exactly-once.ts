@@ -109,6 +109,8 @@ export function createExactlyOnceDelivery(client: Kafka, options: DeliveryOption
       const owned = new Set(partitions);
       await Promise.all([...producers.keys()].filter((partition) => !owned.has(partition)).map(discard));
     },
+    // A transaction commits the offsets with the output, inside deliver.
+    async settle() {},
     async close() {
       await Promise.all([...producers.keys()].map(discard));
     },

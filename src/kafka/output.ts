@@ -17,27 +17,32 @@ function approximateSize(record: OutputRecord): number {
 /**
  * The batch's output in requests small enough for the brokers: a fetch of 1 MiB of input can become more
  * than 1 MiB of output (dead letters add headers), and one oversized request would fail forever.
- * Requests go out one after another, so per-partition order holds.
+ * Requests go out one after another, so per-partition order holds. Within a request, a topic's records
+ * are one entry, in the order given (several batches' outputs share requests: shared-sends.ts).
  */
 export function outputRequests(output: readonly TopicRecords[]): TopicMessages[][] {
   const requests: TopicMessages[][] = [];
   let current: TopicMessages[] = [];
   let bytes = 0;
+  const messagesFor = (topic: string): Message[] => {
+    const entry = current.find((candidate) => candidate.topic === topic);
+    if (entry) return entry.messages;
+    const messages: Message[] = [];
+    current.push({ topic, messages });
+    return messages;
+  };
   for (const { topic, records } of output) {
-    let entry: { topic: string; messages: Message[] } | undefined;
+    if (records.length === 0) continue;
+    let messages = messagesFor(topic);
     for (const record of records) {
       const size = approximateSize(record);
       if (bytes + size > MAX_REQUEST_BYTES && bytes > 0) {
         requests.push(current);
         current = [];
-        entry = undefined;
         bytes = 0;
+        messages = messagesFor(topic);
       }
-      if (!entry) {
-        entry = { topic, messages: [] };
-        current.push(entry);
-      }
-      entry.messages.push(record);
+      messages.push(record);
       bytes += size;
     }
   }

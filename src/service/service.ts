@@ -166,6 +166,7 @@ export async function startService(
 
   let joined = false;
   // The consumer goes first: its disconnect waits for the batches in flight, which still need delivery.
+  // Commits sent before the stop are waited for first: batches handled from here on wait for their own.
   // A member still joining holds no partition and no batch, and its disconnect would wait for the
   // JoinGroup answer (held up to the rebalance timeout while a dead member's session runs out): not awaited.
   let released: Promise<void> | undefined;
@@ -173,6 +174,7 @@ export async function startService(
     released ??= (async () => {
       stopping.abort();
       readiness.stopping();
+      await delivery.settle();
       if (joined) await member.disconnect();
       else void member.disconnect();
       await delivery.close();
