@@ -105,7 +105,7 @@ export async function measureLoops(context: BenchContext, rounds: number): Promi
           topic,
           options.drainBacklog,
           'unique',
-          { ...setup, measureFrom: MEASURE_FROM },
+          { ...setup, measureFrom: MEASURE_FROM, countOutputsBy: 'end-offsets' },
         );
         process.stderr.write(`  round ${round}, ${VARIANT_LABELS[variant]}: ${drainOutcome(drain)}\n`);
         drains.push({ variant, round, loadAverage: load, drain });

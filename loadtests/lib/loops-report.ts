@@ -12,6 +12,10 @@ import {
 } from './loops-drain.js';
 import { medianOrNull } from './rounds.js';
 
+/** Whether the drains counted predictions from end offsets, with no reading consumer on the machine. */
+const countedByEndOffsets = (result: LoopsResult) =>
+  result.drains.length > 0 && result.drains.every(({ drain }) => drain.countedBy === 'end-offsets');
+
 const optionalRatio = (value: number | null) => (value === null ? 'n/a' : ratio(value));
 const optionalMicros = (value: number | null) => (value === null ? 'n/a' : micros(value));
 
@@ -41,7 +45,7 @@ export function loopsMarkdown(result: LoopsResult): string[] {
   return [
     '## Consumer loops (input.loops)',
     '',
-    `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. Each drain is measured from the moment its group is Stable with all its members to the last prediction: a process's loops join one after another, and on this broker (no initial rebalance delay) the first loop drains alone until the others' joins rebalance the group, a start-up cost the scale-out section measures with joins. input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker and the reading consumer share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
+    `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. Each drain is measured from the moment its group is Stable with all its members to the last prediction: a process's loops join one after another, and on this broker (no initial rebalance delay) the first loop drains alone until the others' joins rebalance the group, a start-up cost the scale-out section measures with joins. ${countedByEndOffsets(result) ? "Predictions are counted from the output topic's end offsets, polled every 10 ms, not read: a consumer reading every prediction took about a fifth of a core of the two the service competes for. " : ''}input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker${countedByEndOffsets(result) ? '' : ' and the reading consumer'} share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
     '',
     '| variant | drain rate | CPU per record | cores used | machine cores busy | records per CPU-second | resident memory |',
     '| --- | --- | --- | --- | --- | --- | --- |',

@@ -13,6 +13,7 @@ import { createTopics, deleteTopics, uniqueName, waitForStableGroup } from './br
 import { createEventSource, type EventSource, eventCodec, type StreamKind } from './events.js';
 import { harnessProducer, joinedConsumer, type OpenLoopResult, runOpenLoop } from './open-loop.js';
 import type { BenchOptions } from './options.js';
+import { countOutputs } from './output-count.js';
 import type { RampRates } from './schedule.js';
 import {
   type MonitoringSetting,
@@ -78,6 +79,12 @@ export interface TargetSetup {
    * target of several members is measured without the rebalance its members' joins cause at the start.
    */
   measureFrom?: 'first-output' | 'settled-group';
+  /**
+   * Drains only: how outputs are counted. `records` (the default) reads every prediction with a consumer;
+   * `end-offsets` reads the output topic's end offsets (lib/output-count.ts), leaving the machine's cores
+   * to the target. No first output is seen then.
+   */
+  countOutputsBy?: 'records' | 'end-offsets';
   /** Called once the target has stopped, before the run's topics are deleted: a look at what it published. */
   inspectOutput?: (topics: OutputTopics) => Promise<void>;
 }
@@ -111,7 +118,7 @@ async function withTarget<T>(
   onReady?: (target: RunningTarget) => void,
 ): Promise<{ value: T; stats: TargetStats }> {
   const groupId = uniqueName(`${kind}-group`);
-  const { onOutputTopics, onFirstOutput, inspectOutput, measureFrom, ...settings } = setup;
+  const { onOutputTopics, onFirstOutput, inspectOutput, measureFrom, countOutputsBy, ...settings } = setup;
   onOutputTopics?.(outputTopicsOf(outputTopic, setup));
   const target = await startTarget(kind, {
     brokers: context.options.brokers,
@@ -371,6 +378,8 @@ export interface DrainRun {
   rate: number;
   /** Where the window started (TargetSetup.measureFrom). */
   measuredFrom: 'first-output' | 'settled-group';
+  /** How outputs were counted (TargetSetup.countOutputsBy); absent from results recorded before it was kept. */
+  countedBy?: 'records' | 'end-offsets';
   outputs: number;
   seconds: number;
   completed: boolean;
@@ -436,16 +445,22 @@ export async function drainCapacity(
     window = { at, outputs: counted, machine: machineCpu() };
     current?.mark();
   };
-  const reader = await joinedConsumer(context.kafka, outputTopic, (values, receivedAt) => {
+  const counted = (added: number, receivedAt: number) => {
     if (outputs === 0) {
       firstAt = receivedAt;
-      startWindow(receivedAt, values.length);
-      setup.onFirstOutput?.(values[0] ?? null);
+      startWindow(receivedAt, added);
     }
-    outputs += values.length;
+    outputs += added;
     lastAt = receivedAt;
     if (outputs >= backlog) machineAtLast ??= machineCpu();
-  });
+  };
+  const reader =
+    setup.countOutputsBy === 'end-offsets'
+      ? await countOutputs(context.kafka, outputTopic, counted)
+      : await joinedConsumer(context.kafka, outputTopic, (values, receivedAt) => {
+          if (outputs === 0) setup.onFirstOutput?.(values[0] ?? null);
+          counted(values.length, receivedAt);
+        });
   try {
     let stalled = false;
     const { value: completed, stats } = await withTarget(
@@ -493,6 +508,7 @@ export async function drainCapacity(
       backlog,
       rate: window && seconds > 0 ? (outputs - window.outputs) / seconds : 0,
       measuredFrom,
+      countedBy: setup.countOutputsBy ?? 'records',
       outputs,
       seconds,
       machineCoresBusy: coresBusyBetween(window?.machine, machineAtLast),
