@@ -16,6 +16,10 @@ import { medianOrNull } from './rounds.js';
 const countedByEndOffsets = (result: LoopsResult) =>
   result.drains.length > 0 && result.drains.every(({ drain }) => drain.countedBy === 'end-offsets');
 
+/** Measured once, ad hoc: drainCapacity on 400,000 events with each way of counting, alternating. */
+const READER_CORES_NOTE =
+  '0.35–0.36 cores against 0.09–0.12 for polls every 10 ms, two drains each of the service with loops auto';
+
 const optionalRatio = (value: number | null) => (value === null ? 'n/a' : ratio(value));
 const optionalMicros = (value: number | null) => (value === null ? 'n/a' : micros(value));
 
@@ -39,16 +43,17 @@ export function loopsMarkdown(result: LoopsResult): string[] {
       figures.medianCpuMicrosPerRecord === null ? 'n/a' : integer(1e6 / figures.medianCpuMicrosPerRecord);
     const rss = medianOrNull(drains.map((drain) => drain.stats.rssMiB));
     const machine = medianOrNull(drains.flatMap((drain) => drain.machineCoresBusy ?? []));
-    return `| ${VARIANT_LABELS[variant]} | ${drainRates(figures.medianDrainRate, drains)} | ${optionalMicros(figures.medianCpuMicrosPerRecord)} | ${figures.medianCoresUsed?.toFixed(2) ?? 'n/a'} | ${machine?.toFixed(2) ?? 'n/a'} | ${perCpuSecond} | ${rss === null ? 'n/a' : `${integer(rss)} MiB`} |`;
+    const harness = medianOrNull(drains.flatMap((drain) => drain.harnessCores ?? []));
+    return `| ${VARIANT_LABELS[variant]} | ${drainRates(figures.medianDrainRate, drains)} | ${optionalMicros(figures.medianCpuMicrosPerRecord)} | ${figures.medianCoresUsed?.toFixed(2) ?? 'n/a'} | ${machine?.toFixed(2) ?? 'n/a'} | ${harness?.toFixed(2) ?? 'n/a'} | ${perCpuSecond} | ${rss === null ? 'n/a' : `${integer(rss)} MiB`} |`;
   };
   const loads = result.drains.map((entry) => entry.loadAverage);
   return [
     '## Consumer loops (input.loops)',
     '',
-    `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. Each drain is measured from the moment its group is Stable with all its members to the last prediction: a process's loops join one after another, and on this broker (no initial rebalance delay) the first loop drains alone until the others' joins rebalance the group, a start-up cost the scale-out section measures with joins. ${countedByEndOffsets(result) ? "Predictions are counted from the output topic's end offsets, polled every 10 ms, not read: a consumer reading every prediction took about a fifth of a core of the two the service competes for. " : ''}input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker${countedByEndOffsets(result) ? '' : ' and the reading consumer'} share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
+    `\`npm run bench:loops\` (also part of \`npm run bench\`): one backlog of ${integer(result.backlog)} events on ${result.partitions} partitions (${result.model}), drained in ${result.rounds} round${result.rounds === 1 ? '' : 's'} of rotating order by each variant, a fresh consumer group each time; medians, each drain in brackets. Each drain is measured from the moment its group is Stable with all its members to the last prediction: a process's loops join one after another, and on this broker (no initial rebalance delay) the first loop drains alone until the others' joins rebalance the group, a start-up cost the scale-out section measures with joins. ${countedByEndOffsets(result) ? `Predictions are counted from the output topic's end offsets, polled every 25 ms, not read: a consumer reading every prediction, as the other drains in this file do, takes cores the service competes for (${READER_CORES_NOTE}); the harness cores column is what the polls took. ` : ''}input.loops auto resolved to ${result.autoLoops} on this machine (${result.cpus} CPUs), where the broker${countedByEndOffsets(result) ? '' : ' and the reading consumer'} share the same cores. Load average at the drains' starts: ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}.${result.quick ? ' A --quick run: a check, not figures.' : ''}`,
     '',
-    '| variant | drain rate | CPU per record | cores used | machine cores busy | records per CPU-second | resident memory |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| variant | drain rate | CPU per record | cores used | machine cores busy | harness cores | records per CPU-second | resident memory |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
     ...LOOP_VARIANTS.map(row),
     '',
     `With ${result.autoLoops} loops the service drains ${optionalRatio(summary.autoVsOneLoop)} as fast as with one, ${optionalRatio(summary.autoVsPipe)} the bare pipe's rate, at ${optionalRatio(summary.autoCpuVsOneLoop)} one loop's CPU per record: throughput grows with the cores the loops get, and one core buys the records per CPU-second in the last column, whatever the loop count. Beyond this machine's cores, more loops only add threads competing for the same CPUs; more throughput then comes from more instances (the scale-out section).`,

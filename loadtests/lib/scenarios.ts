@@ -390,6 +390,11 @@ export interface DrainRun {
    * else): how close a drain came to the machine's limit. Null when it did not finish or /proc is missing.
    */
   machineCoresBusy: number | null;
+  /**
+   * Cores this harness process used over the same span (the reading consumer, or the end-offset polls):
+   * its share of what the target competes for. Absent from results recorded before it was kept.
+   */
+  harnessCores?: number | null;
   stats: TargetStats;
 }
 
@@ -439,10 +444,14 @@ export async function drainCapacity(
   let current: RunningTarget | undefined;
   // The window's start: outputs counted and the machine's CPU by then. The target's CPU and event-loop
   // figures are marked at the same moment, so they cover the same span as the rate.
-  let window: { at: number; outputs: number; machine: MachineCpu | undefined } | undefined;
+  let window:
+    | { at: number; outputs: number; machine: MachineCpu | undefined; harness: NodeJS.CpuUsage }
+    | undefined;
   let machineAtLast: MachineCpu | undefined;
+  /** This process's CPU from the window's start to the last output, in microseconds. */
+  let harnessToLast: { at: number; micros: number } | undefined;
   const startWindow = (at: number, counted: number) => {
-    window = { at, outputs: counted, machine: machineCpu() };
+    window = { at, outputs: counted, machine: machineCpu(), harness: process.cpuUsage() };
     current?.mark();
   };
   const counted = (added: number, receivedAt: number) => {
@@ -452,7 +461,13 @@ export async function drainCapacity(
     }
     outputs += added;
     lastAt = receivedAt;
-    if (outputs >= backlog) machineAtLast ??= machineCpu();
+    if (outputs >= backlog) {
+      machineAtLast ??= machineCpu();
+      if (window && !harnessToLast) {
+        const { user, system } = process.cpuUsage(window.harness);
+        harnessToLast = { at: receivedAt, micros: user + system };
+      }
+    }
   };
   const reader =
     setup.countOutputsBy === 'end-offsets'
@@ -512,6 +527,10 @@ export async function drainCapacity(
       outputs,
       seconds,
       machineCoresBusy: coresBusyBetween(window?.machine, machineAtLast),
+      harnessCores:
+        window && harnessToLast && harnessToLast.at > window.at
+          ? harnessToLast.micros / 1000 / (harnessToLast.at - window.at)
+          : null,
       completed,
       stalled,
       stats,
