@@ -147,7 +147,7 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
       'are whole milliseconds, so p50 and p99 of a segment are coarse, but the means add up to the mean ' +
       'end-to-end exactly. The input fetch waits for the batch cycle in flight: kafkajs fetches again only ' +
       "once every batch of the last fetch is handled, and the service's handling includes the produce " +
-      'acknowledgement and the offset commit.',
+      'acknowledgement (its offset commit is sent, and waited for only before the partition publishes again).',
     '',
     ...result.traces.flatMap(traceSection),
   ].join('\n');

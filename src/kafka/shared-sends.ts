@@ -22,7 +22,7 @@ interface Waiting {
   reject(error: unknown): void;
 }
 
-/** `sendRequest` sends one request's worth (lib/output.ts sizes them) and resolves once acknowledged. */
+/** `sendRequest` sends one request's worth (./output.ts sizes them) and resolves once acknowledged. */
 export function createSharedSends(
   sendRequest: (topicMessages: TopicMessages[]) => Promise<void>,
 ): SharedSends {

@@ -23,7 +23,7 @@ export interface BatchHandlerOptions {
   groupId: string;
   outputTopic: string;
   retry: Omit<RetryOptions, 'isFinal'>;
-  /** After a batch's output is acknowledged and its offsets committed. */
+  /** After a batch's output is acknowledged and its offsets committed, or their commit sent (delivery.ts). */
   onDelivered(batch: ConsumedBatch, output: BatchOutput): void;
   /** A mistake in the code reached the batch: the process must stop, its offsets unmoved. */
   onProgrammingError(error: Error): void;
