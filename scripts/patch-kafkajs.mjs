@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs after every install (npm's postinstall). kafkajs 2.2.4 is no longer released, and its producer path
-// costs more per record than it needs to; each patch below replaces exact original text with code that
+// Runs after every install (npm's postinstall). kafkajs 2.2.4 is no longer released, and its record paths
+// cost more per record than they need to; each patch below replaces exact original text with code that
 // gives the same result (tests in test/kafka/ check the installed files and their output), and is applied
 // only to the 2.2.4 original it was written against. Plain Node, no dependencies of its own.
 //
@@ -15,9 +15,14 @@
 //   deltas of a batch but pathological ones) written as the 32-bit ones they equal, encoder buffers
 //   allocated without zero-filling (only the bytes written are ever read), and the record's five fields
 //   passed by name.
+// - decoding (scripts/patch-kafkajs-decoding.mjs): records read in place, offsets and timestamps added as
+//   numbers instead of through the 64-bit emulation.
+// - checksum (scripts/patch-kafkajs-checksum.mjs): CRC-32C eight bytes a step instead of one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { CHECKSUM_PATCHES } from './patch-kafkajs-checksum.mjs';
+import { DECODING_PATCHES } from './patch-kafkajs-decoding.mjs';
 
 const PATCHED_VERSION = '2.2.4';
 
@@ -194,6 +199,8 @@ const sizeOfHeader = (key, value) => {
 const SMALL_VARLONG = `typeof value === 'number' && value >= -0x40000000 && value < 0x40000000`;
 
 const PATCHES = [
+  ...DECODING_PATCHES,
+  ...CHECKSUM_PATCHES,
   {
     name: 'linear grouping',
     file: 'src/producer/groupMessagesPerPartition.js',

@@ -121,8 +121,9 @@ function findings(result: RegistryResult, summary: RegistrySummary): string[] {
       (decode.encodeRatio.median < 0.9
         ? " Here the plain encoder was avsc's toBuffer, which allocates a zero-filled buffer per record" +
           ' (Buffer.alloc), while the wire encoder copied out of a scratch buffer it keeps (Buffer.from, pooled);' +
-          ' since 452c0e9 both formats share that scratch-buffer encoder (createPrefixedEncoder, src/codec/avro.ts).'
-        : ' Both share one scratch-buffer encoder (createPrefixedEncoder, src/codec/avro.ts); the wire format adds a 5-byte prefix.'),
+          ' since 452c0e9 both formats share one encoder (createPrefixedEncoder, src/codec/avro.ts), which now writes' +
+          ' into shared chunks and returns views of them.'
+        : ' Both share one encoder (createPrefixedEncoder, src/codec/avro.ts), writing into shared chunks; the wire format adds a 5-byte prefix.'),
   ];
   if (summary.decodeShareOfService !== null) {
     lines.push(

@@ -58,3 +58,17 @@ describe('Avro codec', () => {
     expect(codeOf(spoiled)).toBe('RECORD_UNDECODABLE');
   });
 });
+
+describe('Avro encoder', () => {
+  it('gives every value bytes of its own, across chunks and past a chunk in size', () => {
+    const source = sampleTransactions({ seed: 7 });
+    const events = Array.from({ length: 3_000 }, () => source.next().value as CardTransaction);
+    const huge = { ...event, merchant_id: 'm'.repeat(200_000) };
+    events.splice(1_500, 0, huge);
+    // Encoded first, read back only afterwards: a later encoding must not overwrite an earlier one.
+    const encodings = events.map((each) => codec.encode(each));
+    expect(encodings.map((bytes) => ({ ...codec.decode(bytes) }))).toEqual(events);
+    expect(encodings.reduce((bytes, each) => bytes + each.length, 0)).toBeGreaterThan(2 * 65_536);
+    expect(new Set(encodings.map((each) => each.buffer)).size).toBeGreaterThan(2);
+  });
+});

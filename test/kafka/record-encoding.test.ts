@@ -1,8 +1,9 @@
 /**
  * streamscore patches kafkajs's record encoding at install (scripts/patch-kafkajs.mjs): one encoder sized
  * to the record, varints written in place, small 64-bit varints written as 32-bit ones, buffers not
- * zero-filled. What the patched code writes must read back, through kafkajs's own (unpatched) decoders,
- * as exactly what was given, at every varint width and on the 64-bit path the patch leaves to Long.
+ * zero-filled. What the patched code writes must read back, through kafkajs's decoders, as exactly what
+ * was given, at every varint width and on the 64-bit path the patch leaves to Long. (The record decoder is
+ * patched too; record-decoding.test.ts holds it to the original.)
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
