@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { BadRecordError, ConfigurationError } from '../errors/index.js';
+import { createFieldProjection } from './projection.js';
 
 /** Turns a record's bytes into a value; `prepare` fetches what a batch needs before its synchronous decode. */
 export interface RecordDecoder<T> {
@@ -13,6 +14,11 @@ export interface RecordDecoder<T> {
   /** Undefined when nothing needs fetching, so the hot path stays synchronous. */
   prepare(values: readonly { value: Buffer | null }[]): Promise<void> | undefined;
   decode(buffer: Buffer | null): T;
+  /**
+   * From now on, decoded values need carry only these fields and those named in earlier calls; the others
+   * are skipped. Until the first call, values carry every field.
+   */
+  readFields(fields: Iterable<string>): void;
 }
 
 export interface RecordEncoder<T> {
@@ -126,14 +132,21 @@ const NO_PREFIX = Buffer.alloc(0);
 
 export function createAvroCodec<T>(type: avro.Type): AvroCodec<T> {
   const { encode } = createPrefixedEncoder<T>(type, NO_PREFIX);
+  const projection = createFieldProjection(type);
+  let reading = { generation: 0, type, resolver: undefined as AvroResolver | undefined };
   return {
     name: typeName(type),
     type,
     prepare: () => undefined,
     decode(buffer) {
       requireValue(buffer);
-      return decodeExactly<T>(type, buffer, 0);
+      if (reading.generation !== projection.generation) {
+        const { generation, type: read } = projection;
+        reading = { generation, type: read, resolver: projection.resolverFrom(type) };
+      }
+      return decodeExactly<T>(reading.type, buffer, 0, reading.resolver);
     },
+    readFields: (fields) => projection.readFields(fields),
     encode,
   };
 }

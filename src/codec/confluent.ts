@@ -16,6 +16,7 @@ import {
   requireValue,
   typeName,
 } from './avro.js';
+import { createFieldProjection } from './projection.js';
 
 export const MAGIC_BYTE = 0;
 export const HEADER_BYTES = 5;
@@ -26,10 +27,19 @@ export interface WriterSchemas {
   schemaById(id: number): Promise<string | undefined>;
 }
 
-/** How a writer id reads: with a resolver, straight (writer = reader), or not at all. */
+/**
+ * How a writer id reads: as the decoded type of a projection generation (with a resolver unless the
+ * writer is that type), or not at all. Whether a writer can be read at all is judged against the whole
+ * reader schema, so asking for fewer fields never admits a writer the reader refuses.
+ */
 type Reading =
-  | { kind: 'resolved'; resolver: AvroResolver }
-  | { kind: 'same' }
+  | {
+      kind: 'readable';
+      writer: avro.Type;
+      generation: number;
+      type: avro.Type;
+      resolver: AvroResolver | undefined;
+    }
   | { kind: 'refused'; error: BadRecordError };
 
 export interface ConfluentDecoderOptions {
@@ -57,8 +67,9 @@ function readingFor(reader: avro.Type, id: number, text: string | undefined): Re
   }
   try {
     const writer = parseAvroSchema(text, `writer schema ${id}`);
-    if (writer.equals(reader)) return { kind: 'same' };
-    return { kind: 'resolved', resolver: reader.createResolver(writer) };
+    if (!writer.equals(reader)) reader.createResolver(writer); // throws when the reader cannot read it
+    // No generation yet: decoding builds the resolver for the projection in force.
+    return { kind: 'readable', writer, generation: -1, type: reader, resolver: undefined };
   } catch (error) {
     return {
       kind: 'refused',
@@ -77,6 +88,7 @@ export function createConfluentDecoder<T>(
 ): RecordDecoder<T> {
   const unknownIdRetryMs = options.unknownIdRetryMs ?? UNKNOWN_ID_RETRY_MS;
   const readings = new Map<number, Reading>();
+  const projection = createFieldProjection(reader);
   /** When each id refused as unknown may be asked about again. */
   const unknownUntil = new Map<number, number>();
 
@@ -132,15 +144,15 @@ export function createConfluentDecoder<T>(
           `writer schema ${id} was not fetched before decoding`,
         );
       }
-      switch (reading.kind) {
-        case 'same':
-          return decodeExactly<T>(reader, buffer, HEADER_BYTES);
-        case 'resolved':
-          return decodeExactly<T>(reader, buffer, HEADER_BYTES, reading.resolver);
-        case 'refused':
-          throw reading.error;
+      if (reading.kind === 'refused') throw reading.error;
+      if (reading.generation !== projection.generation) {
+        reading.generation = projection.generation;
+        reading.type = projection.type;
+        reading.resolver = projection.resolverFrom(reading.writer);
       }
+      return decodeExactly<T>(reading.type, buffer, HEADER_BYTES, reading.resolver);
     },
+    readFields: (fields) => projection.readFields(fields),
   };
 }
 

@@ -14,6 +14,8 @@ export type DecodedRecord = Readonly<Record<string, unknown>>;
 export interface FeatureExtractor {
   /** Number of features per row. */
   readonly width: number;
+  /** The input fields the features read. */
+  readonly fields: readonly string[];
   /** Room for `rows` rows of features, in the element type the model's input takes. */
   allocateRows(rows: number): FeatureRows;
   /** Writes one record's features at row `row` of `out`, or throws a BadRecordError. */
@@ -94,12 +96,14 @@ export function compileFeatureExtractor(
   elementType: FeatureElementType = 'float32',
 ): FeatureExtractor {
   const known = fieldNames(inputType);
+  const fields = new Set<string>();
   for (const spec of specs) {
     const referenced = [
       spec.field,
       ...spec.transforms.flatMap((t) => (t.op === 'differs_from_field' ? [t.field] : [])),
     ];
     for (const field of referenced) {
+      fields.add(field);
       if (!known.has(field)) {
         throw new ConfigurationError(
           'MODEL_SIGNATURE_MISMATCH',
@@ -112,6 +116,7 @@ export function compileFeatureExtractor(
   const width = features.length;
   return {
     width,
+    fields: [...fields],
     allocateRows: (rows) => allocateFeatureRows(elementType, rows * width),
     extractInto(record, out, row) {
       const base = row * width;

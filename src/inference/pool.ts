@@ -35,6 +35,8 @@ export interface PoolOptions {
   batching: Omit<BatchingOptions, 'maxInFlight'>;
   /** Absent: no prediction cache. */
   cache?: CacheOptions | undefined;
+  /** Told the input fields a version's features read, before that version can be served. */
+  readFields?(fields: readonly string[]): void;
 }
 
 export interface LoadedVersion {
@@ -105,6 +107,8 @@ export function createModelPool(inputType: avro.Type, executor: Executor, option
       const executorKey = `${id}#${++loads}`;
       const features = compileFeatureExtractor(manifest.features, inputType, manifest.inputs[0]!.type);
       await executor.load(executorKey, artifact);
+      // Before the version can be served: a batch decodes after it leases its versions.
+      options.readFields?.(features.fields);
       const deployment = createDeployment({
         name: manifest.name,
         executorKey,

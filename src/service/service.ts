@@ -102,12 +102,15 @@ export async function startService(
 ): Promise<RunningService> {
   const codecs = await openCodecs(config, logger);
   requireFields(codecs.input.type, codecs.inputOrigin);
+  // Records decode only what predictions and the loaded versions' features read (src/codec/projection.ts).
+  codecs.input.readFields(REQUIRED_INPUT_FIELDS);
 
   const { model } = config;
   const executor = createExecutor({ workers: model.workers, intraOpThreads: model.intraOpThreads });
   const pool = createModelPool(codecs.input.type, executor, {
     batching: { maxBatchSize: model.maxBatchSize, maxDelayMicros: model.maxDelayMicros },
     cache: model.cacheEnabled ? { maxEntries: model.cacheMaxEntries, ttlMs: model.cacheTtlMs } : undefined,
+    readFields: (fields) => codecs.input.readFields(fields),
   });
   const stopping = new AbortController();
   const telemetry = options.telemetry ?? disabledTelemetry();

@@ -1,22 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
-import { BadRecordError } from '../../src/errors/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
+import { decodeOutcome } from '../support/codecs.js';
 
 const codec = createAvroCodec<CardTransaction>(loadAvroSchema(packagePath('schemas/card-transaction.avsc')));
 const event = sampleTransactions({ seed: 1 }).next().value as CardTransaction;
 const encoded = codec.encode(event);
 
-function codeOf(buffer: Buffer | null): string {
-  try {
-    codec.decode(buffer);
-    return 'decoded';
-  } catch (error) {
-    expect(error).toBeInstanceOf(BadRecordError);
-    return (error as BadRecordError).code;
-  }
-}
+const codeOf = (buffer: Buffer | null) => decodeOutcome(codec, buffer);
 
 describe('Avro codec', () => {
   it('round-trips a sample event', () => {

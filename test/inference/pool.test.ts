@@ -41,11 +41,16 @@ function releaseRecordingExecutor(real: Executor): { executor: Executor; release
   return { executor, released };
 }
 
-function poolWith(workers: number, cache = true): { pool: ModelPool; released: string[] } {
+function poolWith(
+  workers: number,
+  cache = true,
+  readFields?: (fields: readonly string[]) => void,
+): { pool: ModelPool; released: string[] } {
   const { executor, released } = releaseRecordingExecutor(createExecutor({ workers, intraOpThreads: 1 }));
   const pool = createModelPool(inputType, executor, {
     batching,
     cache: cache ? { maxEntries: 10_000, ttlMs: 60_000 } : undefined,
+    ...(readFields ? { readFields } : {}),
   });
   cleanups.push(async () => {
     await pool.close();
@@ -112,6 +117,24 @@ describe('model pool', () => {
     expect(pool.isLoaded(FRAUD_GBM_1)).toBe(true);
     expect(pool.isLoaded(FRAUD_GBM_2)).toBe(false);
     expect(() => pool.acquire(FRAUD_GBM_2)).toThrow(/fraud-gbm@2 is not loaded/);
+  });
+
+  it('names the input fields a version reads before the version can be leased', async () => {
+    const named: { fields: readonly string[]; servedYet: boolean }[] = [];
+    const { pool } = poolWith(0, false, (fields) => {
+      named.push({ fields, servedYet: pool.isLoaded(FRAUD_GBM_1) });
+    });
+    const artifact = await readModelArtifact(MODEL_V1);
+    await pool.load(artifact);
+    const expected = new Set(
+      artifact.manifest.features.flatMap((feature) => [
+        feature.field,
+        ...feature.transforms.flatMap((t) => (t.op === 'differs_from_field' ? [t.field] : [])),
+      ]),
+    );
+    expect(named).toHaveLength(1);
+    expect(new Set(named[0]!.fields)).toEqual(expected);
+    expect(named[0]!.servedYet).toBe(false);
   });
 
   it('swaps versions atomically: a lease keeps its version after the unload, new leases get the new one', async () => {
