@@ -11,9 +11,8 @@ import { describe, expect, it } from 'vitest';
 
 const require = createRequire(import.meta.url);
 const PATCHED = {
-  'record encoding': 'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+  'records written in place': 'kafkajs/src/protocol/recordBatch/record/v0/index.js',
   'encoder buffers and varints': 'kafkajs/src/protocol/encoder.js',
-  'record fields by name': 'kafkajs/src/protocol/requests/produce/v3/request.js',
 };
 
 interface EncoderInstance {
@@ -45,7 +44,7 @@ interface DecodedRecord {
 
 const Encoder = require('kafkajs/src/protocol/encoder') as new () => EncoderInstance;
 const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => DecoderInstance;
-const Record = require(PATCHED['record encoding']) as (fields: RecordFields) => EncoderInstance;
+const Record = require(PATCHED['records written in place']) as (fields: RecordFields) => EncoderInstance;
 const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (
   decoder: DecoderInstance,
   context: { firstOffset: string; firstTimestamp: string; magicByte: number },
