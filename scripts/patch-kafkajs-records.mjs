@@ -202,7 +202,8 @@ const REQUEST_ONE_ENCODER = `  // Every record written into one encoder, sized f
 
 const REQUEST_HELPERS_ORIGINAL = `const topicEncoder = compression => async ({`;
 
-const REQUEST_HELPERS = `// A record's length, attributes, deltas and the lengths of its key, value and header count, at most.
+const REQUEST_HELPERS = `// About what a record adds to its key and value: its length, attributes, deltas and the lengths of its key,
+// value and header count (up to 36 bytes; the encoder grows when the estimate falls short).
 const RECORD_OVERHEAD_BYTES = 32
 const lengthOf = bytes => (bytes == null ? 0 : bytes.length)
 

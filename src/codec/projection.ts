@@ -1,7 +1,8 @@
 /**
  * Decoding only the fields something reads. A record's other fields are skipped by Avro's schema resolution
- * (a string costs its length, not a string), so the features of an event with a card number, an account id
- * and an IP address never decode those: less work per record, and personal data that is never in memory.
+ * (a string costs its length, not a string), so scoring an event with a card number, an account id and an
+ * IP address never decodes those: less work and garbage per record, and personal data that is never made
+ * into a value outside the record's bytes.
  */
 import avro from 'avsc';
 import type { AvroResolver } from './avro.js';
