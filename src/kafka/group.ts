@@ -14,6 +14,7 @@ import kafkajs, { AssignerProtocol, type Consumer, type EachBatchPayload } from 
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
 import type { InputRecord } from './records.js';
+import { createSharedCommits } from './shared-commits.js';
 
 export interface ConsumedBatch {
   topic: string;
@@ -40,9 +41,10 @@ export interface BatchControl {
   /** True once the member rejoined the group, or the partition was sought, since the batch was fetched. */
   isStale(): boolean;
   /**
-   * Commits the batch's partition up to `offset` (the next offset to read). It goes through the batch's
-   * own commit, which still works while the consumer is stopping; consumer.commitOffsets silently does
-   * nothing then, and a SIGTERM would re-deliver the batch in flight.
+   * Commits the batch's partition up to `offset` (the next offset to read), in one request with the
+   * commits other batches ask for in the same turn (shared-commits.ts). It goes through the batch's own
+   * commit, which still works while the consumer is stopping; consumer.commitOffsets silently does nothing
+   * then, and a SIGTERM would re-deliver the batch in flight.
    */
   commit(offset: string): Promise<void>;
   /** Asks the group coordinator, not this process's memory, whether the batch's partition is still ours. */
@@ -122,6 +124,7 @@ export function createGroupMember(
   let memberId: string | undefined;
   // Counts joins: a batch fetched before the latest join belongs to a generation this member has left.
   let joins = 0;
+  const commits = createSharedCommits();
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     memberId = payload.memberId;
@@ -158,9 +161,9 @@ export function createGroupMember(
     return {
       isStale: () => joins !== joinedAt || payload.isStale(),
       commit: (offset) =>
-        payload.commitOffsetsIfNecessary({
-          topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-        }),
+        commits.commit(batch.partition, offset, (partitions) =>
+          payload.commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions }] }),
+        ),
       ownership: () => ownership(batch.partition, joinedAt),
       committedOffset: () => committedOffset(batch.partition),
       seek: (offset) =>
@@ -215,6 +218,8 @@ export function createGroupMember(
           throw error;
         } finally {
           applyBackpressure();
+          // The commits this handler asked for take the generation it was fetched in (shared-commits.ts).
+          await commits.sent();
         }
         if (outcome === 'lost') throw rejoinError(batch.topic, batch.partition);
         // A batch of a generation this member has left must not move the new generation's position.

@@ -10,6 +10,7 @@ export const ApiKey = {
   Produce: 0,
   Fetch: 1,
   Metadata: 3,
+  OffsetCommit: 8,
   FindCoordinator: 10,
   ApiVersions: 18,
   EndTxn: 26,
