@@ -19,10 +19,11 @@ import {
 } from './scenarios.js';
 import type { TargetKind } from './targets.js';
 
-export type LoopVariant = 'bare-pipe' | 'one-loop' | 'loops-auto' | 'loops-auto-workers';
+export type LoopVariant = 'bare-pipe' | 'published-pipe' | 'one-loop' | 'loops-auto' | 'loops-auto-workers';
 
 export const LOOP_VARIANTS: readonly LoopVariant[] = [
   'bare-pipe',
+  'published-pipe',
   'one-loop',
   'loops-auto',
   'loops-auto-workers',
@@ -30,6 +31,7 @@ export const LOOP_VARIANTS: readonly LoopVariant[] = [
 
 export const VARIANT_LABELS: Record<LoopVariant, string> = {
   'bare-pipe': 'bare kafkajs pipe (one loop)',
+  'published-pipe': 'bare pipe on kafkajs as published, unpatched (one loop)',
   'one-loop': 'full service, input.loops 1',
   'loops-auto': 'full service, input.loops auto',
   'loops-auto-workers': 'full service, input.loops auto, an inference worker per loop',
@@ -41,6 +43,7 @@ export const VARIANT_LABELS: Record<LoopVariant, string> = {
  */
 const VARIANT_TARGETS: Record<LoopVariant, { kind: TargetKind; setup: TargetSetup }> = {
   'bare-pipe': { kind: 'bare-pipe', setup: {} },
+  'published-pipe': { kind: 'published-pipe', setup: {} },
   'one-loop': { kind: 'service-loops', setup: { loops: 1, workers: 1 } },
   'loops-auto': { kind: 'service-loops', setup: { loops: 'auto' } },
   // What model.workers auto = 0 beside several loops is chosen against.
@@ -130,6 +133,8 @@ export interface LoopsSummary {
   variants: Record<LoopVariant, ReturnType<typeof drainMedians>>;
   /** Median drain rates over the bare pipe's and over one loop's. */
   autoVsPipe: number | null;
+  /** Over the pipe on kafkajs as published: null for results from before that variant was measured. */
+  autoVsPublishedPipe: number | null;
   oneLoopVsPipe: number | null;
   autoVsOneLoop: number | null;
   /** CPU per record with loops auto over one loop's, medians. */
@@ -147,6 +152,7 @@ export function summarizeLoops(result: LoopsResult): LoopsSummary {
     );
   const variants = {
     'bare-pipe': medians('bare-pipe'),
+    'published-pipe': medians('published-pipe'),
     'one-loop': medians('one-loop'),
     'loops-auto': medians('loops-auto'),
     'loops-auto-workers': medians('loops-auto-workers'),
@@ -158,6 +164,7 @@ export function summarizeLoops(result: LoopsResult): LoopsSummary {
   return {
     variants,
     autoVsPipe,
+    autoVsPublishedPipe: over(rateOf('loops-auto'), rateOf('published-pipe')),
     oneLoopVsPipe: over(rateOf('one-loop'), rateOf('bare-pipe')),
     autoVsOneLoop: over(rateOf('loops-auto'), rateOf('one-loop')),
     autoCpuVsOneLoop,

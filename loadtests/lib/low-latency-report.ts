@@ -136,7 +136,7 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
     ),
     '',
     'At this rate the cost is per Kafka request rather than per record: a fetch brings a record or two per ' +
-      'partition, and each partition batch is a produce request and an offset commit of its own, so CPU per ' +
+      'partition, and each fetch costs a produce request and an offset commit for the few records it brought, so CPU per ' +
       'record is tens of times what a drain spends, and on a machine whose two cores the broker and the ' +
       'harness share, that CPU is where much of the latency comes from.',
     '',

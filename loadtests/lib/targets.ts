@@ -6,12 +6,13 @@
 import { fork } from 'node:child_process';
 import { type ConfigInput, packagePath } from '../../src/config/index.js';
 
-export type TargetKind = 'service' | 'service-loops' | 'bare-pipe' | 'naive-service';
+export type TargetKind = 'service' | 'service-loops' | 'bare-pipe' | 'published-pipe' | 'naive-service';
 
 export const TARGET_LABELS: Record<TargetKind, string> = {
   service: 'full service',
   'service-loops': 'full service, loops auto',
   'bare-pipe': 'bare kafkajs pipe',
+  'published-pipe': 'bare pipe on kafkajs as published',
   'naive-service': 'naive service',
 };
 

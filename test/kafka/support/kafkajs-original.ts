@@ -14,18 +14,27 @@ export const patchMarker = (name: string) => `// streamscore: ${name} (scripts/p
 export const firstLineOf = (file: string) =>
   readFileSync(require.resolve(`kafkajs/${file}`), 'utf8').split('\n')[0];
 
+/** The text of `patch.file` as kafkajs shipped it: the installed file without the patch's marker and edits. */
+export function originalSource(patch: KafkajsPatch): string {
+  let source = readFileSync(require.resolve(`kafkajs/${patch.file}`), 'utf8').replace(
+    `${patchMarker(patch.name)}\n`,
+    '',
+  );
+  for (const [original, replacement] of patch.edits) {
+    if (!source.includes(replacement))
+      throw new Error(`${patch.file} does not hold the text its patch wrote`);
+    source = source.replace(replacement, () => original);
+  }
+  return source;
+}
+
 /**
  * The original module of `patch.file`, its `require` answered from `dependencies` first (so an original
  * can load another original) and otherwise as the installed file's would be.
  */
 export function loadOriginal(patch: KafkajsPatch, dependencies: Record<string, unknown> = {}): unknown {
   const path = require.resolve(`kafkajs/${patch.file}`);
-  let source = readFileSync(path, 'utf8').replace(`${patchMarker(patch.name)}\n`, '');
-  for (const [original, replacement] of patch.edits) {
-    if (!source.includes(replacement))
-      throw new Error(`${patch.file} does not hold the text its patch wrote`);
-    source = source.replace(replacement, () => original);
-  }
+  const source = originalSource(patch);
   const requireNearFile = createRequire(path);
   const module = { exports: {} as unknown };
   const run = new Function('require', 'module', 'exports', source) as (
