@@ -27,10 +27,13 @@ export const rotate = <T>(round: number, variants: readonly T[]): T[] =>
   variants.map((_, index) => variants[(index + round - 1) % variants.length]!);
 
 /** How a drain ended, for the terminal: its rate and CPU per record, or how far it got. */
-export const drainOutcome = (drain: DrainRun) =>
-  drain.completed
-    ? `drained at ${drain.rate.toFixed(0)}/s, ${drain.stats.cpuMicrosPerOutput.toFixed(1)} µs CPU per record`
-    : `${drain.stalled ? 'stalled' : 'ran out of time'} after ${drain.outputs} of ${drain.backlog}`;
+export function drainOutcome(drain: DrainRun): string {
+  if (drain.completed)
+    return `drained at ${drain.rate.toFixed(0)}/s, ${drain.stats.cpuMicrosPerOutput.toFixed(1)} µs CPU per record`;
+  if (drain.drainedBeforeSettling)
+    return `drained all ${drain.backlog} before its group settled: nothing measured (a larger backlog would be)`;
+  return `${drain.stalled ? 'stalled' : 'ran out of time'} after ${drain.outputs} of ${drain.backlog}`;
+}
 
 export const medianOrNull = (values: readonly number[]) => (values.length > 0 ? median(values) : null);
 

@@ -386,6 +386,11 @@ export interface DrainRun {
   /** Ended because no output came for STALL_SECONDS: the target stopped making progress, not slowed down. */
   stalled: boolean;
   /**
+   * Measured from the settled group, which settled only once the backlog was drained: nothing was measured,
+   * and the drain does not count as completed. Absent from results recorded before it was kept.
+   */
+  drainedBeforeSettling?: boolean;
+  /**
    * Cores the whole machine kept busy from the first output to the last (target, broker, reader, anything
    * else): how close a drain came to the machine's limit. Null when it did not finish or /proc is missing.
    */
@@ -478,6 +483,7 @@ export async function drainCapacity(
         });
   try {
     let stalled = false;
+    let drainedBeforeSettling = false;
     const { value: completed, stats } = await withTarget(
       context,
       kind,
@@ -486,7 +492,13 @@ export async function drainCapacity(
       async () => {
         // withTarget calls this once the group is Stable with every member; until then, one member may have
         // been draining alone.
-        if (measuredFrom === 'settled-group' && outputs > 0) startWindow(performance.now(), outputs);
+        if (measuredFrom === 'settled-group' && outputs > 0) {
+          if (outputs >= backlog) {
+            drainedBeforeSettling = true;
+            return false;
+          }
+          startWindow(performance.now(), outputs);
+        }
         const startedAt = performance.now();
         let progressAt = startedAt;
         const limitMs = context.options.drainTimeoutSeconds * 1000;
@@ -533,6 +545,7 @@ export async function drainCapacity(
           : null,
       completed,
       stalled,
+      ...(drainedBeforeSettling ? { drainedBeforeSettling: true } : {}),
       stats,
     };
   } finally {
