@@ -4,9 +4,16 @@
  * committed at its end offset. The member talks to the broker through the test proxy, which counts its
  * OffsetCommit requests; how commits behave under crashes and rebalances is the fault suite's.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { createDelivery, createGroupMember, type Delivery, type GroupMember } from '../../src/kafka/index.js';
+import {
+  type BatchLoop,
+  createDelivery,
+  createGroupMember,
+  type Delivery,
+  type GroupMember,
+} from '../../src/kafka/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import {
   committedVersusEnd,
@@ -25,6 +32,7 @@ const CHUNKS = 20;
 const RECORDS_PER_CHUNK = 20;
 /** Small fetches, so each partition arrives in many batches and every fetch brings several partitions. */
 const MAX_BYTES_PER_PARTITION = 2_048;
+const JOIN_ATTEMPTS = 5;
 
 describe('offset commits of the batches delivered together', () => {
   let proxy: KafkaProxy;
@@ -79,9 +87,8 @@ describe('offset commits of the batches delivered together', () => {
       retry: { initialMs: 10, maxMs: 100, signal: stopping.signal },
     });
     delivery = started;
-    member = createGroupMember(config.kafka, logger, config.input);
     let delivered = 0;
-    await member.run({
+    const loop: BatchLoop = {
       handleBatch: async (batch, control) => {
         const outcome = await started.deliver(
           {
@@ -95,9 +102,30 @@ describe('offset commits of the batches delivered together', () => {
         if (outcome === 'delivered') delivered += 1;
         return outcome;
       },
-    });
-    const allCommitted = async () =>
-      (await committedVersusEnd(kafka, groupId, input)).every(({ committed, end }) => committed === end);
+    };
+    // A broker the tests have just started may still be loading its group coordinator, and kafkajs gives
+    // up the join after a few retries; the service is restarted by its orchestrator, the test joins again.
+    for (let attempt = 1; ; attempt++) {
+      member = createGroupMember(config.kafka, logger, config.input);
+      try {
+        await member.run(loop);
+        break;
+      } catch (error) {
+        await member.disconnect();
+        if (attempt >= JOIN_ATTEMPTS) throw error;
+        await sleep(1_000);
+      }
+    }
+    const allCommitted = async () => {
+      try {
+        const partitions = await committedVersusEnd(kafka, groupId, input);
+        return partitions.every(({ committed, end }) => committed === end);
+      } catch (error) {
+        // The coordinator still loading, as above: asked again at the next poll.
+        if ((error as { retriable?: boolean }).retriable) return false;
+        throw error;
+      }
+    };
     expect(await eventually(allCommitted, 60_000)).toBe(true);
 
     const requests = proxy.requests(ApiKey.OffsetCommit);
