@@ -3,8 +3,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { packagePath } from '../../src/config/index.js';
+import { createTopicsWithLeaders } from '../../src/kafka/topics.js';
 
 const KAFKA_SCRIPT = packagePath('scripts/kafka/kafka.sh');
 
@@ -59,45 +60,12 @@ export async function createTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.createTopics({
-          topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-          waitForLeaders: true,
-        });
-        break;
-      } catch (error) {
-        // A busy KRaft broker can answer the leader check before its metadata knows the new topic
-        // (UNKNOWN_TOPIC_OR_PARTITION, retriable); asking again finds the topics created, then waits below.
-        if (!isRetriable(error) || attempt >= CREATE_ATTEMPTS) throw error;
-        await sleep(CREATE_RETRY_MS);
-      }
-    }
-    await waitForLeaders(admin, topics);
+    await createTopicsWithLeaders(
+      admin,
+      topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
-  }
-}
-
-const CREATE_ATTEMPTS = 5;
-const CREATE_RETRY_MS = 500;
-
-const isRetriable = (error: unknown) =>
-  error instanceof Error && (error as Error & { retriable?: boolean }).retriable === true;
-
-async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const led = metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0));
-      if (led) return;
-    } catch (error) {
-      if (!isRetriable(error) || Date.now() > deadline) throw error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
-    await sleep(100);
   }
 }
 

@@ -2,8 +2,9 @@
  * Topics are created on purpose, never as a side effect of a client touching them: auto-creation would
  * give a typo its own topic with the broker's default partition count and silently split the stream.
  */
-import type { Admin } from 'kafkajs';
-import { ConfigurationError } from '../errors/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs, { type Admin } from 'kafkajs';
+import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
 import { explainConnectFailure } from './security.js';
@@ -65,17 +66,14 @@ export async function ensureControlTopic(
   return withAdmin(kafka, logger, async (admin) => {
     if ((await admin.listTopics()).includes(topic)) return false;
     const { brokers } = await admin.describeCluster();
-    return admin.createTopics({
-      topics: [
-        {
-          topic,
-          numPartitions: 1,
-          replicationFactor: Math.min(CONTROL_TOPIC_REPLICAS, brokers.length),
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        },
-      ],
-      waitForLeaders: true,
-    });
+    return createTopicsWithLeaders(admin, [
+      {
+        topic,
+        numPartitions: 1,
+        replicationFactor: Math.min(CONTROL_TOPIC_REPLICAS, brokers.length),
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+    ]);
   });
 }
 
@@ -89,7 +87,55 @@ export async function createMissingTopics(
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     if (missing.length === 0) return [];
-    await admin.createTopics({ topics: missing.map((spec) => ({ ...spec })), waitForLeaders: true });
+    await createTopicsWithLeaders(admin, missing);
     return missing.map((spec) => spec.topic);
   });
+}
+
+// Named imports cannot see kafkajs's errors (spread into its CommonJS exports), as in group.ts.
+const { KafkaJSError } = kafkajs;
+
+const LEADER_POLL_MS = 100;
+const LEADER_TIMEOUT_MS = 30_000;
+
+/** Creates the topics (false when every one existed already) and resolves once each partition has a leader. */
+export async function createTopicsWithLeaders(admin: Admin, specs: readonly TopicSpec[]): Promise<boolean> {
+  const created = await admin.createTopics({
+    topics: specs.map((spec) => ({ ...spec })),
+    waitForLeaders: false,
+  });
+  await waitForLeaders(
+    admin,
+    specs.map((spec) => spec.topic),
+  );
+  return created;
+}
+
+/**
+ * kafkajs's own leader wait gives up on UNKNOWN_TOPIC_OR_PARTITION, which a busy KRaft broker answers while
+ * its metadata has not caught up with topics it has just created. That error is retriable, so this wait
+ * asks again until its deadline.
+ */
+export async function waitForLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs = LEADER_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() <= deadline) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0))) return;
+    } catch (error) {
+      if (!(error instanceof KafkaJSError && error.retriable)) throw error;
+      lastError = error;
+    }
+    await sleep(LEADER_POLL_MS);
+  }
+  throw new StreamscoreError(
+    'KAFKA_UNAVAILABLE',
+    `topic ${topics.join(', ')} has no leader after ${timeoutMs} ms`,
+    { cause: lastError },
+  );
 }

@@ -22,8 +22,7 @@ export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<
   }
 }
 
-// The benchmarks' creation, which a busy KRaft broker cannot fail: kafkajs's leader check can ask before the
-// broker's metadata knows the new topics (UNKNOWN_TOPIC_OR_PARTITION), and a test's set-up failed on it.
+// The benchmarks' creation, through the product's leader wait (src/kafka/topics.ts).
 export { createTopics } from '../../loadtests/lib/broker.js';
 
 export interface ReadRecord {
