@@ -13,8 +13,14 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 import { loadAvroSchema } from '../src/codec/index.js';
-import { packagePath } from '../src/config/index.js';
-import { createExecutor, createModelPool, type ModelPool, versionId } from '../src/inference/index.js';
+import { loadConfig, packagePath } from '../src/config/index.js';
+import {
+  createExecutor,
+  createModelPool,
+  createPredictionCache,
+  type ModelPool,
+  versionId,
+} from '../src/inference/index.js';
 import { listVersions, readModelArtifact } from '../src/models/index.js';
 import { type InferenceBatch, inferenceBatch, subscribe } from '../src/telemetry/index.js';
 import { readGolden } from '../test/support/golden.js';
@@ -195,6 +201,40 @@ async function cacheCost(name: string): Promise<{ hitMicrosPerRow: number; missM
   });
 }
 
+const CHURN_BATCH_ROWS = 500;
+const CHURN_WIDTH = 8;
+
+/**
+ * What a stream that never repeats pays for the cache: lookup and store of distinct rows, the cache alone at
+ * its default size, timed once it is full (every store then replaces an entry), in ns per row.
+ */
+function cacheChurnNanosPerRow(): { maxEntries: number; nanosPerRow: number } {
+  const { cacheMaxEntries: maxEntries, cacheTtlMs: ttlMs } = loadConfig({ env: {} }).model;
+  const cache = createPredictionCache({ maxEntries, ttlMs });
+  const rows = new Float32Array(CHURN_BATCH_ROWS * CHURN_WIDTH);
+  const scores = new Float32Array(CHURN_BATCH_ROWS);
+  let next = 0;
+  const churn = (batches: number) => {
+    for (let batch = 0; batch < batches; batch++) {
+      for (let index = 0; index < rows.length; index++) rows[index] = next++;
+      cache.store(
+        'churn@1',
+        rows,
+        cache.lookup('churn@1', rows, CHURN_BATCH_ROWS, CHURN_WIDTH, scores),
+        CHURN_WIDTH,
+        scores,
+      );
+    }
+  };
+  const fillBatches = Math.ceil((2 * maxEntries) / CHURN_BATCH_ROWS);
+  churn(fillBatches);
+  const measuredBatches = quick ? fillBatches : 4 * fillBatches;
+  const started = process.hrtime.bigint();
+  churn(measuredBatches);
+  const nanosPerRow = Number(process.hrtime.bigint() - started) / (measuredBatches * CHURN_BATCH_ROWS);
+  return { maxEntries, nanosPerRow };
+}
+
 function machine() {
   const commit = (() => {
     try {
@@ -249,6 +289,9 @@ async function main() {
     );
   }
 
+  const churn = cacheChurnNanosPerRow();
+  console.log(`cache churn at ${fmt(churn.maxEntries)} entries: ${fmt(churn.nanosPerRow)} ns/row`);
+
   const command = `npx tsx loadtests/inference.ts${quick ? ' --quick' : ''}`;
   const host = machine();
   const rawAt = (name: string, batch: number) => raw[name]!.find((point) => point.batch === batch)!;
@@ -284,6 +327,8 @@ async function main() {
       (name) =>
         `| ${name} | ${fmt(cache[name]!.hitMicrosPerRow, 2)} | ${fmt(cache[name]!.missMicrosPerRow, 2)} | ${fmt(cache[name]!.missMicrosPerRow / cache[name]!.hitMicrosPerRow, 1)} |`,
     ),
+    '',
+    `A stream that never repeats pays the cache ${fmt(churn.nanosPerRow)} ns per row (lookup and store of distinct rows, the cache alone at its default ${fmt(churn.maxEntries)} entries, full).`,
   ];
   const result = {
     title: 'Inference engine',
@@ -293,6 +338,7 @@ async function main() {
     raw,
     engine,
     cache,
+    cacheChurn: churn,
     markdown: lines.join('\n'),
   };
   writeFileSync(packagePath('loadtests/results/inference.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -1,14 +1,15 @@
 /**
  * The prediction cache: the score a model version gave an exact feature row. A hit is the score a miss
  * would compute, never one from another version or another row: entries are found by a hash of the version
- * and the row's bits, and hold those bits, which every lookup compares in full. Hashing to a small integer
- * instead of building a string key per row keeps a lookup free of allocation, so a stream that never
- * repeats pays one hash and one map probe per row. Storing allocates nothing per row either: the bits and
- * scores live in flat arrays, and lru-cache holds only the number of an entry's slot in them.
+ * and the row's bits, and hold those bits, which every lookup compares in full.
+ *
+ * The entries live in flat arrays grouped in buckets of a few slots, as a CPU cache holds lines: a row's
+ * hash picks its bucket, and a bucket full of live entries forgets its least recently used one. Nothing is
+ * allocated per row, on lookup or on store, and the table never rehashes. A general-purpose LRU (lru-cache,
+ * which this replaced) keeps one Map entry per row: a stream that never repeats paid a Map insertion and a
+ * deletion per record, about 1.1 µs of a record's 12 (BENCHMARKS.md, "Prediction cache").
  */
-import { LRUCache } from 'lru-cache';
 import type { FeatureRows } from '../features/index.js';
-
 export interface CacheOptions {
   maxEntries: number;
   ttlMs: number;
@@ -61,100 +62,137 @@ const rowBits = (features: FeatureRows) =>
 
 const wordsPerRow = (features: FeatureRows, width: number) => (width * features.BYTES_PER_ELEMENT) / 4;
 
-/** Slots the arrays start with; they double as entries arrive, up to maxEntries + 1. */
-const INITIAL_SLOTS = 1_024;
+/**
+ * Slots per bucket. Within a bucket eviction is exact LRU; across buckets it is as good as the hash spreads
+ * rows, which for eight ways is close to one LRU over the whole table, at eight tag compares per lookup.
+ */
+export const CACHE_WAYS = 8;
 
 /**
- * Entries in numbered slots of flat arrays: a slot's version, row bits and score. lru-cache maps a row's
- * hash to its slot and decides what is forgotten; it tells which slot is free again by disposing of it.
- * One slot more than maxEntries: a new entry's slot is taken before lru-cache evicts the entry it replaces.
+ * maxEntries slots in buckets of CACHE_WAYS consecutive slots (the last bucket may be shorter). A slot
+ * holds a version, the row's hash and bits, its score, when it was stored and when it was last used.
  */
-class EntrySlots {
-  readonly versions: (string | undefined)[] = [];
-  scores = new Float32Array(0);
-  /** Words of each slot's row (versions of different models have different widths). */
-  wordCounts = new Uint32Array(0);
-  bits = new Uint32Array(0);
-  /** Words per slot in `bits`: the widest row stored so far. */
-  stride = 0;
-  #capacity = 0;
-  #fresh = 0;
-  readonly #free: number[] = [];
+class BucketedSlots {
+  readonly #capacity: number;
+  readonly #buckets: number;
+  readonly #versions: (string | undefined)[];
+  readonly #hashes: Int32Array;
+  readonly #storedAt: Float64Array;
+  readonly #usedAt: Float64Array;
+  readonly #wordCounts: Uint32Array;
+  readonly scores: Float32Array;
+  #bits = new Uint32Array(0);
+  /** Words per slot in `#bits`: the widest row stored so far. */
+  #stride = 0;
+  /** Counts uses, so that within a bucket the smallest `usedAt` is the least recently used. */
+  #clock = 0;
+  size = 0;
 
-  constructor(private readonly maxSlots: number) {}
-
-  /** A free slot able to hold `words` words. */
-  take(words: number): number {
-    const slot = this.#free.pop() ?? this.#fresh++;
-    if (slot >= this.#capacity || words > this.stride) this.#grow(slot, words);
-    return slot;
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+    this.#buckets = Math.ceil(capacity / CACHE_WAYS);
+    this.#versions = new Array<string | undefined>(capacity).fill(undefined);
+    this.#hashes = new Int32Array(capacity);
+    this.#storedAt = new Float64Array(capacity);
+    this.#usedAt = new Float64Array(capacity);
+    this.#wordCounts = new Uint32Array(capacity);
+    this.scores = new Float32Array(capacity);
   }
 
-  release(slot: number): void {
-    this.versions[slot] = undefined;
-    this.#free.push(slot);
+  /** The slot holding this row of this version, stored at or after `storedSince`, or -1. */
+  find(hash: number, version: string, bits: Uint32Array, start: number, words: number, storedSince: number) {
+    const first = this.#firstOf(hash);
+    const end = Math.min(first + CACHE_WAYS, this.#capacity);
+    for (let slot = first; slot < end; slot++) {
+      if (
+        this.#hashes[slot] === hash &&
+        this.#versions[slot] === version &&
+        this.#storedAt[slot]! >= storedSince &&
+        this.#holds(slot, bits, start, words)
+      ) {
+        this.#usedAt[slot] = ++this.#clock;
+        return slot;
+      }
+    }
+    return -1;
   }
 
-  put(slot: number, version: string, bits: Uint32Array, start: number, words: number, score: number): void {
-    this.versions[slot] = version;
-    this.wordCounts[slot] = words;
-    this.scores[slot] = score;
-    const own = this.bits;
-    const first = slot * this.stride;
-    for (let index = 0; index < words; index++) own[first + index] = bits[start + index]!;
+  /** Stores the row in its bucket: over its own older entry, else in a free or expired slot, else the LRU one. */
+  put(
+    hash: number,
+    version: string,
+    bits: Uint32Array,
+    start: number,
+    words: number,
+    score: number,
+    now: number,
+    storedSince: number,
+  ): void {
+    const first = this.#firstOf(hash);
+    const end = Math.min(first + CACHE_WAYS, this.#capacity);
+    let chosen = first;
+    for (let slot = first; slot < end; slot++) {
+      const held = this.#versions[slot];
+      if (held === undefined || this.#storedAt[slot]! < storedSince) {
+        chosen = slot;
+        break;
+      }
+      if (this.#hashes[slot] === hash && held === version && this.#holds(slot, bits, start, words)) {
+        chosen = slot;
+        break;
+      }
+      if (this.#usedAt[slot]! < this.#usedAt[chosen]!) chosen = slot;
+    }
+    if (this.#versions[chosen] === undefined) this.size++;
+    if (words > this.#stride) this.#widen(words);
+    this.#versions[chosen] = version;
+    this.#hashes[chosen] = hash;
+    this.#wordCounts[chosen] = words;
+    this.#storedAt[chosen] = now;
+    this.#usedAt[chosen] = ++this.#clock;
+    this.scores[chosen] = score;
+    const own = this.#bits;
+    const offset = chosen * this.#stride;
+    for (let index = 0; index < words; index++) own[offset + index] = bits[start + index]!;
   }
 
-  holds(slot: number, version: string, bits: Uint32Array, start: number, words: number): boolean {
-    if (this.versions[slot] !== version || this.wordCounts[slot] !== words) return false;
-    const own = this.bits;
-    const first = slot * this.stride;
-    for (let index = 0; index < words; index++) if (own[first + index] !== bits[start + index]) return false;
+  #firstOf(hash: number): number {
+    return (hash % this.#buckets) * CACHE_WAYS;
+  }
+
+  #holds(slot: number, bits: Uint32Array, start: number, words: number): boolean {
+    if (this.#wordCounts[slot] !== words) return false;
+    const own = this.#bits;
+    const offset = slot * this.#stride;
+    for (let index = 0; index < words; index++) if (own[offset + index] !== bits[start + index]) return false;
     return true;
   }
 
-  #grow(slot: number, words: number): void {
-    const capacity =
-      slot < this.#capacity
-        ? this.#capacity
-        : Math.min(this.maxSlots, Math.max(INITIAL_SLOTS, this.#capacity * 2));
-    const stride = Math.max(words, this.stride);
-    const bits = new Uint32Array(capacity * stride);
-    if (stride === this.stride) bits.set(this.bits);
-    else
-      for (let held = 0; held < this.#capacity; held++)
-        bits.set(this.bits.subarray(held * this.stride, (held + 1) * this.stride), held * stride);
-    const scores = new Float32Array(capacity);
-    scores.set(this.scores);
-    const wordCounts = new Uint32Array(capacity);
-    wordCounts.set(this.wordCounts);
-    this.bits = bits;
-    this.scores = scores;
-    this.wordCounts = wordCounts;
-    this.stride = stride;
-    this.#capacity = capacity;
+  /** Room for wider rows (a model with more features arrived): every slot keeps its own words. */
+  #widen(words: number): void {
+    const bits = new Uint32Array(this.#capacity * words);
+    for (let slot = 0; slot < this.#capacity; slot++)
+      bits.set(this.#bits.subarray(slot * this.#stride, (slot + 1) * this.#stride), slot * words);
+    this.#bits = bits;
+    this.#stride = words;
   }
 }
 
 export function createPredictionCache(options: CacheOptions): PredictionCache {
-  const slots = new EntrySlots(options.maxEntries + 1);
-  const cache = new LRUCache<number, number>({
-    max: options.maxEntries,
-    ttl: options.ttlMs,
-    ttlAutopurge: false,
-    // Evicted, expired or replaced by a row with the same hash: the slot holds nothing any more.
-    dispose: (slot) => slots.release(slot),
-  });
+  const slots = new BucketedSlots(options.maxEntries);
+  // One clock reading per call: the rows of one batch are stored, and expire, together.
+  const storedSince = (now: number) => now - options.ttlMs;
   return {
     lookup(version, features, rows, width, scores) {
       const bits = rowBits(features);
       const words = wordsPerRow(features, width);
       const seed = hashVersion(version);
+      const since = storedSince(performance.now());
       const misses: number[] = [];
       for (let row = 0; row < rows; row++) {
         const start = row * words;
-        const slot = cache.get(hashRow(seed, bits, start, words));
-        if (slot !== undefined && slots.holds(slot, version, bits, start, words))
-          scores[row] = slots.scores[slot]!;
+        const slot = slots.find(hashRow(seed, bits, start, words), version, bits, start, words, since);
+        if (slot >= 0) scores[row] = slots.scores[slot]!;
         else misses.push(row);
       }
       return misses;
@@ -163,17 +201,16 @@ export function createPredictionCache(options: CacheOptions): PredictionCache {
       const bits = rowBits(features);
       const words = wordsPerRow(features, width);
       const seed = hashVersion(version);
+      const now = performance.now();
+      const since = storedSince(now);
       for (let index = 0; index < rowIndexes.length; index++) {
         const row = rowIndexes[index]!;
         const start = row * words;
-        const slot = slots.take(words);
-        slots.put(slot, version, bits, start, words, scores[row]!);
-        // Two rows with one hash share an entry: the newer replaces the older, which is then a miss again.
-        cache.set(hashRow(seed, bits, start, words), slot);
+        slots.put(hashRow(seed, bits, start, words), version, bits, start, words, scores[row]!, now, since);
       }
     },
     get size() {
-      return cache.size;
+      return slots.size;
     },
   };
 }

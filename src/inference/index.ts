@@ -5,7 +5,7 @@ export {
   type MicroBatcher,
   type Schedule,
 } from './batcher.js';
-export { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
+export { CACHE_WAYS, type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
 export { createExecutor, type Executor, type ExecutorOptions } from './executor.js';
 export { type IsolatedScores, isRunFailure, scoreIsolatingFailures } from './isolation.js';
 export {

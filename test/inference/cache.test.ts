@@ -1,7 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createPredictionCache } from '../../src/inference/index.js';
+import { CACHE_WAYS, createPredictionCache } from '../../src/inference/index.js';
 
 const WIDTH = 3;
+const range = (length: number) => Array.from({ length }, (_, index) => index);
 
 function rowsOf(...rows: number[][]): Float32Array {
   return Float32Array.from(rows.flat());
@@ -50,40 +52,52 @@ describe('prediction cache', () => {
     expect([scores[0], scores[1]]).toEqual([0.75, 0.25]);
   });
 
-  it('keeps at most maxEntries rows, forgetting the least recently used', () => {
-    const cache = createPredictionCache({ maxEntries: 100, ttlMs: 60_000 });
-    const rows = Array.from({ length: 150 }, (_, index) => [index, index / 7, -index]);
-    cache.store(
-      '1',
-      rowsOf(...rows),
-      rows.map((_, index) => index),
-      WIDTH,
-      new Float32Array(150).fill(0.5),
-    );
-    expect(cache.size).toBe(100);
-    const misses = cache.lookup('1', rowsOf(...rows), 150, WIDTH, new Float32Array(150));
-    expect(misses).toEqual(Array.from({ length: 50 }, (_, index) => index));
+  it('forgets the least recently used row of a full bucket, a looked-up row counting as used', () => {
+    // One bucket: the whole cache is one LRU.
+    const cache = createPredictionCache({ maxEntries: CACHE_WAYS, ttlMs: 60_000 });
+    const rows = Array.from({ length: CACHE_WAYS + 1 }, (_, index) => [index, 1, 2]);
+    const scoresOf = Float32Array.from(rows, (_, index) => index / 16);
+    cache.store('1', rowsOf(...rows.slice(0, CACHE_WAYS)), range(CACHE_WAYS), WIDTH, scoresOf);
+    expect(cache.lookup('1', rowsOf(rows[0]!), 1, WIDTH, new Float32Array(1))).toEqual([]);
+    cache.store('1', rowsOf(rows[CACHE_WAYS]!), [0], WIDTH, scoresOf.subarray(CACHE_WAYS));
+
+    expect(cache.size).toBe(CACHE_WAYS);
+    const scores = new Float32Array(rows.length);
+    expect(cache.lookup('1', rowsOf(...rows), rows.length, WIDTH, scores)).toEqual([1]);
+    for (const index of range(rows.length).filter((index) => index !== 1))
+      expect(scores[index]).toBe(index / 16);
   });
 
-  it('reuses the room of forgotten rows: after many evictions the latest rows still hit with their scores', () => {
+  it('keeps at most maxEntries rows, and always the latest ones stored', () => {
     const cache = createPredictionCache({ maxEntries: 100, ttlMs: 60_000 });
     let latest: number[][] = [];
     for (let round = 0; round < 20; round++) {
       latest = Array.from({ length: 150 }, (_, index) => [round, index, index / 3]);
       const scores = Float32Array.from(latest, (_, index) => (round * 150 + index) / 4_096);
-      cache.store(
-        '1',
-        rowsOf(...latest),
-        latest.map((_, index) => index),
-        WIDTH,
-        scores,
-      );
+      cache.store('1', rowsOf(...latest), range(150), WIDTH, scores);
+      expect(cache.size).toBeLessThanOrEqual(100);
     }
-    expect(cache.size).toBe(100);
     const scores = new Float32Array(150);
     const misses = cache.lookup('1', rowsOf(...latest), 150, WIDTH, scores);
-    expect(misses).toEqual(Array.from({ length: 50 }, (_, index) => index));
-    for (let index = 50; index < 150; index++) expect(scores[index]).toBe((19 * 150 + index) / 4_096);
+    // No bucket has seen CACHE_WAYS rows stored after any of the last CACHE_WAYS.
+    for (const index of range(150).slice(-CACHE_WAYS)) expect(misses).not.toContain(index);
+    // Buckets share 150 rows among 100 slots: most of the room holds the latest round.
+    expect(150 - misses.length).toBeGreaterThan(75);
+    for (const index of range(150).filter((index) => !misses.includes(index)))
+      expect(scores[index]).toBe((19 * 150 + index) / 4_096);
+  });
+
+  it('stops answering a row once it is older than ttlMs', async () => {
+    const cache = createPredictionCache({ maxEntries: 100, ttlMs: 30 });
+    cache.store('1', rowsOf([1, 2, 3]), [0], WIDTH, Float32Array.from([0.5]));
+    expect(cache.lookup('1', rowsOf([1, 2, 3]), 1, WIDTH, new Float32Array(1))).toEqual([]);
+    await sleep(60);
+    expect(cache.lookup('1', rowsOf([1, 2, 3]), 1, WIDTH, new Float32Array(1))).toEqual([0]);
+    cache.store('1', rowsOf([1, 2, 3]), [0], WIDTH, Float32Array.from([0.25]));
+    const scores = new Float32Array(1);
+    expect(cache.lookup('1', rowsOf([1, 2, 3]), 1, WIDTH, scores)).toEqual([]);
+    expect(scores[0]).toBe(0.25);
+    expect(cache.size).toBe(1);
   });
 
   it('keeps rows of different widths apart and intact when a wider model arrives', () => {
@@ -118,8 +132,9 @@ describe('prediction cache', () => {
     const scores = new Float32Array(stored.length);
     const misses = cache.lookup('1', rowsOf(...stored), stored.length, WIDTH, scores);
     const hits = stored.length - misses.length;
-    // Colliding rows share a slot and miss again; with 30-bit hashes that is a handful at most.
-    expect(hits).toBeGreaterThan(stored.length - 10);
+    // A bucket given more than CACHE_WAYS of the rows forgets its oldest even while others have room: at 40%
+    // full, a fraction of a percent.
+    expect(hits).toBeGreaterThan(stored.length * 0.99);
     for (let index = 0; index < stored.length; index++)
       if (!misses.includes(index)) expect(scores[index]).toBe(Math.fround(index / 20_000));
   });
