@@ -171,8 +171,10 @@ class BucketedSlots {
   /** Room for wider rows (a model with more features arrived): every slot keeps its own words. */
   #widen(words: number): void {
     const bits = new Uint32Array(this.#capacity * words);
-    for (let slot = 0; slot < this.#capacity; slot++)
-      bits.set(this.#bits.subarray(slot * this.#stride, (slot + 1) * this.#stride), slot * words);
+    const old = this.#bits;
+    const stride = this.#stride;
+    for (let slot = 0; slot < this.#capacity && stride > 0; slot++)
+      for (let index = 0; index < stride; index++) bits[slot * words + index] = old[slot * stride + index]!;
     this.#bits = bits;
     this.#stride = words;
   }

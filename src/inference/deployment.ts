@@ -79,8 +79,9 @@ export function createDeployment(options: DeploymentOptions): Deployment {
     }
     const missRows = features.allocateRows(misses.length);
     for (let index = 0; index < misses.length; index++) {
-      const row = misses[index]!;
-      missRows.set(rows.subarray(row * width, (row + 1) * width), index * width);
+      const from = misses[index]! * width;
+      const to = index * width;
+      for (let column = 0; column < width; column++) missRows[to + column] = rows[from + column]!;
     }
     // The batcher writes each miss's score straight into its row, beside the hits.
     await batcher.submit(missRows, misses.length, timing, { scores, rows: misses });
