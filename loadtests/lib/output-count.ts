@@ -7,6 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka } from 'kafkajs';
+import { isRetriableKafkaError } from '../../src/kafka/index.js';
 
 const POLL_MS = 25;
 
@@ -26,7 +27,15 @@ export async function countOutputs(
   let counted = 0;
   const polling = (async () => {
     while (running) {
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await admin.fetchTopicOffsets(topic).catch((error: unknown) => {
+        // A busy broker can still be moving a fresh topic's leaders; the next poll asks again.
+        if (isRetriableKafkaError(error)) return undefined;
+        throw error;
+      });
+      if (offsets === undefined) {
+        await sleep(POLL_MS);
+        continue;
+      }
       const receivedAt = performance.now();
       const total = offsets.reduce((sum, { high }) => sum + Number(high), 0);
       if (total > counted) {

@@ -21,6 +21,6 @@ export {
   type Ownership,
 } from './group.js';
 export type { HeaderValue, InputRecord, OutputRecord, RecordHeaders, TopicRecords } from './records.js';
-export { isProgrammingError, type RetryOptions, retryUntilDone } from './retry.js';
+export { isProgrammingError, isRetriableKafkaError, type RetryOptions, retryUntilDone } from './retry.js';
 export { readTopicRange, type TopicRange } from './topic-range.js';
 export { createMissingTopics, ensureControlTopic, requireTopics, type TopicSpec } from './topics.js';

@@ -4,7 +4,11 @@
  * runs, so work in flight at shutdown still gets its chance to finish.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
 import { StreamscoreError } from '../errors/index.js';
+
+// Named imports cannot see kafkajs's errors: they are spread into its CommonJS exports.
+const { KafkaJSError } = kafkajs;
 
 export interface RetryOptions {
   initialMs: number;
@@ -27,6 +31,11 @@ export function isProgrammingError(error: unknown): boolean {
     error instanceof ReferenceError ||
     error instanceof SyntaxError
   );
+}
+
+/** An error kafkajs marks retriable: the cluster is moving (a leader elected, a topic not yet known). */
+export function isRetriableKafkaError(error: unknown): boolean {
+  return error instanceof KafkaJSError && error.retriable;
 }
 
 function stopping(cause: unknown): StreamscoreError {

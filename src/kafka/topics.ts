@@ -3,10 +3,11 @@
  * give a typo its own topic with the broker's default partition count and silently split the stream.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
+import { isRetriableKafkaError } from './retry.js';
 import { explainConnectFailure } from './security.js';
 
 export interface TopicSpec {
@@ -92,9 +93,6 @@ export async function createMissingTopics(
   });
 }
 
-// Named imports cannot see kafkajs's errors (spread into its CommonJS exports), as in group.ts.
-const { KafkaJSError } = kafkajs;
-
 const LEADER_POLL_MS = 100;
 const LEADER_TIMEOUT_MS = 30_000;
 
@@ -128,7 +126,7 @@ export async function waitForLeaders(
       const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
       if (metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0))) return;
     } catch (error) {
-      if (!(error instanceof KafkaJSError && error.retriable)) throw error;
+      if (!isRetriableKafkaError(error)) throw error;
       lastError = error;
     }
     await sleep(LEADER_POLL_MS);
