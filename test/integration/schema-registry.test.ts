@@ -50,11 +50,16 @@ async function publish(topic: string, sent: readonly Sent[]): Promise<void> {
   }
 }
 
+/**
+ * The registry's first answers after its start can take seconds on a busy machine (a CI run's set-up
+ * failed at 1 s), so the service waits as long as by default unless a test cuts the registry off.
+ */
 async function startRegistryService(
   name: string,
   registry: string,
   experiments: Record<string, unknown> = {},
   input: Record<string, unknown> = {},
+  requestTimeoutMs = 10_000,
 ) {
   const repository = await temporaryRepository();
   await publishVersion(repository, MODEL_V1, '1');
@@ -74,7 +79,7 @@ async function startRegistryService(
     serviceTestConfig(brokers, topics, {
       input: { format: 'confluent', ...input },
       output: { format: 'confluent' },
-      registry: { urls: [registry], requestTimeoutMs: 1_000 },
+      registry: { urls: [registry], requestTimeoutMs },
       model: { repository, pollIntervalMs: 0 },
       experiments,
     }),
@@ -210,7 +215,7 @@ describe('the registry unreachable mid-stream', () => {
     const upstream = new URL(registryUrl);
     proxy = await startTcpProxy(upstream.hostname, Number(upstream.port));
     const proxied = `http://127.0.0.1:${proxy.port}${upstream.pathname}`;
-    const started = await startRegistryService('outage', proxied);
+    const started = await startRegistryService('outage', proxied, {}, {}, 1_000);
     service = started.service;
     topics = started.topics;
     const subject = `${topics.input}-value`;
