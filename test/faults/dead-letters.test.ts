@@ -26,8 +26,10 @@ import {
   startServiceProcess,
 } from '../support/processes.js';
 import {
+  assignments,
   createFaultTopics,
   decodePredictions,
+  describeAssignments,
   type FaultTopics,
   instanceEnvironment,
   orderViolations,
@@ -36,6 +38,7 @@ import {
   type StoredRecord,
   startSteadyProducer,
   waitForAllCommitted,
+  within,
 } from './harness.js';
 
 const brokers = inject('kafkaBrokers');
@@ -122,6 +125,10 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
   let stillRunning: boolean;
   let crashes: string[];
   let exit: ProcessExit;
+  /** What the service said last, for the assertion on its exit code. */
+  let lastWords: string;
+  /** The service's assignment history: more than one generation explains duplicates (at-least-once). */
+  let assignmentHistory: string;
   let allCommitted: boolean;
   let violations: number;
 
@@ -130,32 +137,47 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
     key?.startsWith('acct-') ? `event:${eventId}` : `key:${key}`;
 
   beforeAll(async () => {
-    topics = await createFaultTopics(kafka, 'dlt');
+    // Each wait has its own deadline, together under the suite's 300 s hook timeout, so a hang names its stage.
+    topics = await within('creating the topics', 30_000, createFaultTopics(kafka, 'dlt'));
     const oracle = await outcomeOracle();
     const messages = buildInput();
     // Half the input waits in the topic before the service starts, so it is fetched in full 1 MiB batches of
     // mostly bad records; the other half arrives while it runs, in small batches.
     const half = Math.floor(messages.length / 2);
     const backlog = startSteadyProducer(kafka, topics.input, messages.slice(0, half), RATE_PER_SECOND);
-    await backlog.done;
+    await within('publishing the backlog', 30_000, backlog.done, () => `(${backlog.sent()} of ${half} sent)`);
     const service = startServiceProcess('dead letters', instanceEnvironment(brokers, topics, 'dlt'));
     try {
       await service.waitForLog('scoring', 60_000);
       const producer = startSteadyProducer(kafka, topics.input, messages.slice(half), RATE_PER_SECOND);
-      await producer.done;
-      allCommitted = await waitForAllCommitted(kafka, topics.groupId, topics.input, 180_000);
+      await within(
+        'publishing the rest while the service runs',
+        30_000,
+        producer.done,
+        () => `(${producer.sent()} of ${messages.length - half} sent)`,
+      );
+      allCommitted = await waitForAllCommitted(kafka, topics.groupId, topics.input, 75_000);
       stillRunning = service.running();
       crashes = [...errorLogs(service).map((line) => JSON.stringify(line).slice(0, 300))];
       exit = await service.terminate(30_000);
+      assignmentHistory = describeAssignments(assignments(service.logs, topics.input));
+      lastWords = `${service.logs
+        .slice(-8)
+        .map((line) => JSON.stringify(line).slice(0, 400))
+        .join('\n')}\nstderr: ${service.stderr().slice(-2_000)}`;
     } finally {
       await killStartedServices();
     }
 
-    const [input, committedOutput, deadLetters] = await Promise.all([
-      readToEnd(kafka, topics.input, { readCommitted: true, timeoutMs: 180_000 }),
-      readToEnd(kafka, topics.output, { readCommitted: true, timeoutMs: 180_000 }),
-      readToEnd(kafka, topics.deadLetter, { readCommitted: true, timeoutMs: 180_000 }),
-    ]);
+    const [input, committedOutput, deadLetters] = await within(
+      'reading the input, output and dead-letter topics back',
+      40_000,
+      Promise.all([
+        readToEnd(kafka, topics.input, { readCommitted: true, timeoutMs: 35_000 }),
+        readToEnd(kafka, topics.output, { readCommitted: true, timeoutMs: 35_000 }),
+        readToEnd(kafka, topics.deadLetter, { readCommitted: true, timeoutMs: 35_000 }),
+      ]),
+    );
     sent = input.map((record) => ({
       record,
       expected: oracle(record.value),
@@ -203,7 +225,8 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
         `(predictions ${duplicatePredictions}, dead letters ${duplicateDeadLetters}), read_committed duplicates ` +
         `${duplicatePredictions}, order violations ${violations}, dead-lettered ${deadLetters.length} ` +
         `(${rightCode} of ${bad.length} bad records with the expected code), recovery time n/a, ` +
-        `expected outcomes ${JSON.stringify(Object.fromEntries(byCode))}, process exits ${exit.code}`,
+        `expected outcomes ${JSON.stringify(Object.fromEntries(byCode))}, process exits ${exit.code}, ` +
+        `assignments ${assignmentHistory}`,
     );
   });
 
@@ -220,7 +243,7 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
   it('never crashes: the process runs throughout and stops cleanly', () => {
     expect(stillRunning).toBe(true);
     expect(crashes).toEqual([]);
-    expect(exit.code).toBe(0);
+    expect(exit.code, lastWords).toBe(0);
     expect(allCommitted).toBe(true);
   });
 
@@ -235,7 +258,10 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
   it('predicts every good record exactly once, and no bad one', () => {
     const good = sent.filter((entry) => entry.expected === 'scored');
     const unpredicted = good.filter((entry) => predictionsByIdentity.get(identityOf(entry)) !== 1);
-    expect(unpredicted.slice(0, 5).map((entry) => `${entry.kind} ${entry.record.key}`)).toEqual([]);
+    expect(
+      unpredicted.slice(0, 5).map((entry) => `${entry.kind} ${entry.record.key}`),
+      `assignments ${assignmentHistory}`,
+    ).toEqual([]);
     const bad = sent.filter((entry) => entry.expected !== 'scored');
     const predictedBad = bad.filter((entry) => predictionsByIdentity.has(identityOf(entry)));
     expect(predictedBad.slice(0, 5).map((entry) => `${entry.kind} ${entry.record.key}`)).toEqual([]);
@@ -253,7 +279,7 @@ describe('bad records mixed into a valid stream, with 100,000 fuzzed records', (
           : `${entry.kind} (${entry.record.key}): expected one ${entry.expected}, got ${letters.length} [${code}]`;
       })
       .filter((problem) => problem !== undefined);
-    expect(wrong.length, wrong.slice(0, 10).join('\n')).toBe(0);
+    expect(wrong.length, `${wrong.slice(0, 10).join('\n')}\nassignments ${assignmentHistory}`).toBe(0);
   });
 
   it('dead-letters no good record', () => {

@@ -6,7 +6,8 @@
  * violations, dead-lettered records, recovery time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { IHeaders, Kafka, Message } from 'kafkajs';
+import type { Admin, IHeaders, Kafka, Message } from 'kafkajs';
+import { isRetriableKafkaError } from '../../src/kafka/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
 import { eventCodec, predictionCodec } from '../support/codecs.js';
@@ -169,17 +170,25 @@ export async function waitForAllCommitted(
   const deadline = Date.now() + timeoutMs;
   return withAdmin(kafka, async (admin) => {
     for (;;) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      const ends = await admin.fetchTopicOffsets(topic);
-      const done = ends.every(
-        ({ partition, high }) =>
-          committed?.partitions.find((p) => p.partition === partition)?.offset === high,
-      );
-      if (done) return true;
+      if (await allCommitted(admin, groupId, topic)) return true;
       if (Date.now() > deadline) return false;
       await sleep(250);
     }
   });
+}
+
+/** A fresh broker can still be moving the group's coordinator (NOT_COORDINATOR): that is "not yet". */
+async function allCommitted(admin: Admin, groupId: string, topic: string): Promise<boolean> {
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    return ends.every(
+      ({ partition, high }) => committed?.partitions.find((p) => p.partition === partition)?.offset === high,
+    );
+  } catch (error) {
+    if (isRetriableKafkaError(error)) return false;
+    throw error;
+  }
 }
 
 /** The group's committed offset on each partition of `topic` (0 where nothing is committed yet). */
@@ -227,11 +236,31 @@ export interface SteadyProducer {
 }
 
 const TICK_MS = 100;
+/** Sends failing for this long end the producer with the last error, instead of retrying forever. */
+const GIVE_UP_AFTER_MS = 90_000;
+/**
+ * Bytes of keys and values in one send. A tick the busy machine delays owes many records, and sent in one
+ * request they could pass the broker's 1 MiB batch limit, which fails the same way on every retry.
+ */
+const MAX_SEND_BYTES = 256 * 1024;
+
+function sendEnd(messages: readonly Message[], from: number, due: number): number {
+  let bytes = 0;
+  let end = from;
+  while (end < due && (end === from || bytes < MAX_SEND_BYTES)) {
+    const { key, value } = messages[end]!;
+    bytes += (key?.length ?? 0) + (value?.length ?? 0);
+    end++;
+  }
+  return end;
+}
 
 /**
  * Publishes `messages` in order at `ratePerSecond`, in one send per 100 ms tick, so faults land while
- * records keep arriving. A failed send is retried after a pause; the input is read back from the topic
- * afterwards, so a record a retry wrote twice is counted as two records in, never blamed on the service.
+ * records keep arriving; a late tick sends what it owes, 256 KiB at a time. A failed send is retried after
+ * a pause on a new producer: an idempotent producer whose request failed can be left with sequence numbers the broker refuses from then on. The input is read
+ * back from the topic afterwards, so a record a retry wrote twice is counted as two records in, never blamed
+ * on the service. Sends failing for 90 s on end reject `done` with the last error.
  */
 export function startSteadyProducer(
   kafka: Kafka,
@@ -239,19 +268,22 @@ export function startSteadyProducer(
   messages: readonly Message[],
   ratePerSecond: number,
 ): SteadyProducer {
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    retry: { retries: 20, maxRetryTime: 2_000 },
-  });
+  const newProducer = () =>
+    kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: 20, maxRetryTime: 2_000 },
+    });
+  let producer = newProducer();
+  let connected = false;
   let sent = 0;
   let paused = false;
   let stopped = false;
   let activeMs = 0;
 
   const loop = async () => {
-    await producer.connect();
+    let failingSince: number | undefined;
     let lastTick = performance.now();
     while (sent < messages.length && !stopped) {
       const now = performance.now();
@@ -260,17 +292,34 @@ export function startSteadyProducer(
       const due = Math.min(messages.length, Math.floor((activeMs / 1000) * ratePerSecond));
       if (!paused && due > sent) {
         try {
-          await producer.send({ topic, messages: messages.slice(sent, due), acks: -1 });
-          sent = due;
-        } catch {
+          if (!connected) await producer.connect();
+          connected = true;
+          const end = sendEnd(messages, sent, due);
+          await producer.send({ topic, messages: messages.slice(sent, end), acks: -1 });
+          sent = end;
+          failingSince = undefined;
+        } catch (error) {
+          if (failingSince === undefined)
+            console.warn(
+              `[steady producer] a send to ${topic} failed, retrying on a new producer: ${String(error)}`,
+            );
+          failingSince ??= now;
+          if (now - failingSince > GIVE_UP_AFTER_MS) {
+            throw new Error(
+              `publishing to ${topic} failed for ${GIVE_UP_AFTER_MS} ms after ${sent} of ${messages.length} ` +
+                `records; last error: ${String(error)}`,
+            );
+          }
+          await producer.disconnect().catch(() => undefined);
+          producer = newProducer();
+          connected = false;
           await sleep(500);
         }
       }
-      await sleep(TICK_MS);
+      if (sent >= due || paused) await sleep(TICK_MS);
     }
-    await producer.disconnect();
   };
-  const done = loop();
+  const done = loop().finally(() => producer.disconnect());
   return {
     sent: () => sent,
     pause: () => {
@@ -285,6 +334,30 @@ export function startSteadyProducer(
       await done.catch(() => undefined);
     },
   };
+}
+
+/**
+ * `work`, or an error naming `stage` once it has taken `timeoutMs`. A scenario's set-up gives each of its
+ * waits one, adding up to less than the suite's hook timeout, so a hang says where it happened.
+ */
+export async function within<T>(
+  stage: string,
+  timeoutMs: number,
+  work: Promise<T>,
+  progress: () => string = () => '',
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${stage}: not done within ${timeoutMs} ms ${progress()}`.trimEnd())),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([work, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Sample events as Kafka messages keyed by account, so one account's events share a partition. */

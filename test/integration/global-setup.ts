@@ -13,6 +13,8 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, logLevel } from 'kafkajs';
 import type { TestProject } from 'vitest/node';
 
 /** The local broker's secure listeners and the files a client needs for them (`kafka.sh secure-info`). */
@@ -179,6 +181,41 @@ async function localSecureInfo(port: string, started: boolean): Promise<KafkaSec
   return undefined;
 }
 
+const COORDINATOR_WAIT_MS = 120_000;
+
+/**
+ * Waits until the broker can coordinate consumer groups. A fresh broker creates __consumer_offsets (50
+ * partitions) at the first group request, which takes seconds to tens of seconds on a busy machine; until
+ * then group requests fail (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE), and the first test to use a group
+ * would pay that wait inside its own deadlines.
+ */
+async function groupCoordinatorReady(brokers: string[]): Promise<void> {
+  const admin = new Kafka({
+    brokers,
+    clientId: 'streamscore-test-setup',
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  const deadline = Date.now() + COORDINATOR_WAIT_MS;
+  await admin.connect();
+  try {
+    for (;;) {
+      try {
+        await admin.fetchOffsets({ groupId: 'streamscore-test-setup', topics: [] });
+        return;
+      } catch (error) {
+        if (Date.now() > deadline)
+          throw new Error(
+            `the broker at ${brokers.join(',')} could not coordinate consumer groups within ` +
+              `${COORDINATOR_WAIT_MS} ms: ${String(error)}`,
+          );
+      }
+      await sleep(500);
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The port scripts/registry/registry.sh must use to serve `url`; throws for a registry it cannot start. */
 function localRegistryPort(url: string): string {
   const parsed = new URL(url);
@@ -231,6 +268,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const localPort = localKafkaPort(brokers);
   try {
     project.provide('kafkaSecure', localPort ? await localSecureInfo(localPort, !kafkaUp) : undefined);
+    await groupCoordinatorReady(brokers);
   } catch (error) {
     await teardown().catch(() => undefined);
     throw error;
