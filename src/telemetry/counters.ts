@@ -6,6 +6,7 @@ import {
   subscribe,
 } from './events.js';
 import type { Logger } from './logger.js';
+import { createRejectionLog } from './rejection-log.js';
 
 /** Running totals of what the pipeline did; the seed of the metrics endpoint. */
 export interface PipelineCounters {
@@ -21,7 +22,10 @@ export interface PipelineObserver {
   close(): void;
 }
 
-/** Counts what the pipeline delivers and logs every rejected record with where it sits in Kafka. */
+/**
+ * Counts what the pipeline delivers and logs rejected records with where they sit in Kafka (a storm of
+ * them in part: rejection-log.ts).
+ */
 export function observePipeline(logger: Logger): PipelineObserver {
   const counters: PipelineCounters = {
     recordsIn: 0,
@@ -30,10 +34,9 @@ export function observePipeline(logger: Logger): PipelineObserver {
     rejectedByCode: {},
     batches: 0,
   };
+  const rejections = createRejectionLog(logger);
   const unsubscribers = [
-    subscribe<RecordRejected>(recordRejected, ({ topic, partition, offset, error }) => {
-      logger.warn({ topic, partition, offset, code: error.code, reason: error.message }, 'record rejected');
-    }),
+    subscribe<RecordRejected>(recordRejected, (rejection) => rejections.log(rejection)),
     subscribe<BatchPublished>(batchPublished, (batch) => {
       counters.batches += 1;
       counters.recordsIn += batch.records;
@@ -48,6 +51,7 @@ export function observePipeline(logger: Logger): PipelineObserver {
     counters,
     close: () => {
       for (const unsubscribe of unsubscribers) unsubscribe();
+      rejections.close();
     },
   };
 }
