@@ -10,8 +10,10 @@
  * A thrown error resolves nothing either: kafkajs fetches the batch again, and a crash re-delivers, from
  * the committed offsets, at most the batches that were in flight.
  */
+import { randomUUID } from 'node:crypto';
 import kafkajs, { AssignerProtocol, type Consumer, type EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../telemetry/index.js';
+import { inputGroupAssigners, type ProcessMembership } from './assigner.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
 import type { InputRecord } from './records.js';
 import { createSharedCommits } from './shared-commits.js';
@@ -71,6 +73,11 @@ export interface GroupMemberOptions {
   heartbeatIntervalMs: number;
   maxBytesPerPartition: number;
   partitionsConsumedConcurrently: number;
+  /**
+   * The process this member is a loop of: a process takes partitions once all its loops have joined. By
+   * default a process of its own, with one loop.
+   */
+  process?: ProcessMembership | undefined;
   /** The partitions of `topic` this member was given, after every join. */
   onAssigned?(partitions: readonly number[]): void;
   /** kafkajs crashed the consumer; `restarting` when it restarts it by itself. */
@@ -116,6 +123,7 @@ export function createGroupMember(
     sessionTimeout: options.sessionTimeoutMs,
     heartbeatInterval: options.heartbeatIntervalMs,
     maxBytesPerPartition: options.maxBytesPerPartition,
+    partitionAssigners: inputGroupAssigners(options.process ?? { id: randomUUID(), loops: 1 }, logger),
     retry: { retries: 5, restartOnFailure: async () => !leaving },
   });
   const admin = client.admin();

@@ -1,3 +1,10 @@
+export {
+  type AssignedMember,
+  assignWholeProcesses,
+  inputGroupAssigners,
+  type ProcessMembership,
+  WHOLE_PROCESS_ASSIGNER,
+} from './assigner.js';
 export type { KafkaSettings } from './client.js';
 export {
   connectPublisher,

@@ -5,6 +5,7 @@
  * the admin server (health and readiness over all loops, one /metrics, the model routes of loop 0, whose
  * decisions every loop follows through the control topic), the shutdown, and the exit code.
  */
+import { randomUUID } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { type AdminRequest, type AdminResponse, type AdminRoute, startAdminServer } from '../admin/index.js';
 import type { Config } from '../config/index.js';
@@ -126,12 +127,14 @@ export async function startLoops(
     return stopped;
   };
 
+  const membership = { id: randomUUID(), loops: options.count };
   for (let index = 0; index < options.count; index++) {
     const data: LoopData = {
       config: loopConfig(config, index),
       index,
       version: options.version,
       adminUrl: admin.url,
+      process: membership,
     };
     const worker = startModuleWorker(options.loopModule ?? new URL('./loop.js', import.meta.url), {
       workerData: data,

@@ -9,7 +9,7 @@ import { type RunningService, startService } from '../service/index.js';
 import { createLogger, startProcessTelemetry } from '../telemetry/index.js';
 import type { HostMessage, LoopData, LoopMessage } from './protocol.js';
 
-const { config, index, version, adminUrl } = workerData as LoopData;
+const { config, index, version, adminUrl, process: membership } = workerData as LoopData;
 const host = parentPort;
 if (!host) throw new Error('src/loops/loop.ts runs as a worker thread of startLoops');
 const post = (message: LoopMessage) => host.postMessage(message);
@@ -64,6 +64,7 @@ try {
     version,
     signal: stopping.signal,
     routesServedAt: adminUrl,
+    process: membership,
     beforeJoin: () => {
       post({ type: 'prepared' });
       return joinSignal;

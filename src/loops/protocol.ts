@@ -1,6 +1,7 @@
 /** Messages between the process (host) and its loop threads. */
 import type { AdminRequest, AdminResponse } from '../admin/index.js';
 import type { Config } from '../config/index.js';
+import type { ProcessMembership } from '../kafka/index.js';
 
 export interface LoopData {
   readonly config: Config;
@@ -8,6 +9,8 @@ export interface LoopData {
   readonly version: string;
   /** The process's admin server, which answers for every loop. */
   readonly adminUrl: string;
+  /** The process this loop is one of, as the group's members tell each other. */
+  readonly process: ProcessMembership;
 }
 
 export type HostMessage =

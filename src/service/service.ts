@@ -11,7 +11,7 @@ import type { Config } from '../config/index.js';
 import type { Deployments } from '../deployments/index.js';
 import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import { createExecutor, createModelPool, type ModelPool } from '../inference/index.js';
-import { createDelivery, createGroupMember, requireTopics } from '../kafka/index.js';
+import { createDelivery, createGroupMember, type ProcessMembership, requireTopics } from '../kafka/index.js';
 import { createBatchAlerts, createBatchHandler, createScoringPipeline } from '../pipeline/index.js';
 import { createAlertEncoder } from '../routing/index.js';
 import {
@@ -65,6 +65,8 @@ export interface ServiceOptions {
    * together, so the group forms once with all of them instead of rebalancing as each arrives.
    */
   beforeJoin?: () => Promise<void>;
+  /** The process this service is a loop of (group.ts); by default a process of its own, with one loop. */
+  process?: ProcessMembership;
 }
 
 const REQUIRED_INPUT_FIELDS = ['event_id', 'event_time'];
@@ -151,6 +153,7 @@ export async function startService(
   });
   const member = createGroupMember(config.kafka, logger, {
     ...config.input,
+    process: options.process,
     onAssigned: (partitions) => {
       readiness.assigned(partitions);
       metrics.assigned(partitions);
