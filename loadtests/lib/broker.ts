@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { packagePath } from '../../src/config/index.js';
-import { createTopicsWithLeaders } from '../../src/kafka/topics.js';
+import { createTopicsWithLeaders } from '../../src/kafka/index.js';
 
 const KAFKA_SCRIPT = packagePath('scripts/kafka/kafka.sh');
 

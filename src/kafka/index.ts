@@ -30,4 +30,11 @@ export {
 export type { HeaderValue, InputRecord, OutputRecord, RecordHeaders, TopicRecords } from './records.js';
 export { isProgrammingError, isRetriableKafkaError, type RetryOptions, retryUntilDone } from './retry.js';
 export { readTopicRange, type TopicRange } from './topic-range.js';
-export { createMissingTopics, ensureControlTopic, requireTopics, type TopicSpec } from './topics.js';
+export {
+  createMissingTopics,
+  createTopicsWithLeaders,
+  ensureControlTopic,
+  requireTopics,
+  type TopicSpec,
+  waitForLeaders,
+} from './topics.js';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { createTopicsWithLeaders, waitForLeaders } from '../../src/kafka/topics.js';
+import { createTopicsWithLeaders, waitForLeaders } from '../../src/kafka/index.js';
 import { testKafka, uniqueName, withAdmin } from '../support/kafka.js';
 
 const kafka = testKafka(inject('kafkaBrokers'));
