@@ -25,7 +25,13 @@ export interface RecordEncoder<T> {
   encode(value: T): Buffer;
 }
 
-export interface AvroCodec<T> extends RecordDecoder<T>, RecordEncoder<T> {
+/** An encoder whose framing is known, so that a writer specialised to its schema can frame datums alike. */
+export interface PrefixedEncoder<T> extends RecordEncoder<T> {
+  /** The bytes before every datum: none for plain Avro, the Confluent header for the wire format. */
+  readonly prefix: Buffer;
+}
+
+export interface AvroCodec<T> extends RecordDecoder<T>, PrefixedEncoder<T> {
   readonly name: string;
 }
 
@@ -106,10 +112,11 @@ const ENCODING_CHUNK_BYTES = 64 * 1024;
  * as it is held; the next value that does not fit starts a new chunk, and the old one is freed with the
  * last view of it.
  */
-export function createPrefixedEncoder<T>(type: avro.Type, prefix: Buffer): RecordEncoder<T> {
+export function createPrefixedEncoder<T>(type: avro.Type, prefix: Buffer): PrefixedEncoder<T> {
   let chunk = Buffer.allocUnsafe(0);
   let used = 0;
   return {
+    prefix,
     encode(value) {
       let start = used;
       prefix.copy(chunk, start);
@@ -131,7 +138,7 @@ export function createPrefixedEncoder<T>(type: avro.Type, prefix: Buffer): Recor
 const NO_PREFIX = Buffer.alloc(0);
 
 export function createAvroCodec<T>(type: avro.Type): AvroCodec<T> {
-  const { encode } = createPrefixedEncoder<T>(type, NO_PREFIX);
+  const { encode, prefix } = createPrefixedEncoder<T>(type, NO_PREFIX);
   const projection = createFieldProjection(type);
   let reading = { generation: 0, type, resolver: undefined as AvroResolver | undefined };
   return {
@@ -148,5 +155,6 @@ export function createAvroCodec<T>(type: avro.Type): AvroCodec<T> {
     },
     readFields: (fields) => projection.readFields(fields),
     encode,
+    prefix,
   };
 }

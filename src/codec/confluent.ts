@@ -10,9 +10,9 @@ import {
   type AvroResolver,
   createPrefixedEncoder,
   decodeExactly,
+  type PrefixedEncoder,
   parseAvroSchema,
   type RecordDecoder,
-  type RecordEncoder,
   requireValue,
   typeName,
 } from './avro.js';
@@ -157,7 +157,7 @@ export function createConfluentDecoder<T>(
 }
 
 /** Writes values of `type` in the wire format under the registry id `schemaId`. */
-export function createConfluentEncoder<T>(type: avro.Type, schemaId: number): RecordEncoder<T> {
+export function createConfluentEncoder<T>(type: avro.Type, schemaId: number): PrefixedEncoder<T> {
   const header = Buffer.alloc(HEADER_BYTES);
   header[0] = MAGIC_BYTE;
   header.writeUInt32BE(schemaId, 1);

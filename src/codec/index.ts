@@ -2,6 +2,7 @@ export {
   type AvroCodec,
   createAvroCodec,
   loadAvroSchema,
+  type PrefixedEncoder,
   parseAvroSchema,
   type RecordDecoder,
   type RecordEncoder,
@@ -14,3 +15,12 @@ export {
   schemaIdOf,
   type WriterSchemas,
 } from './confluent.js';
+export {
+  DatumWriter,
+  DOUBLE_BYTES,
+  encodedDouble,
+  encodedLong,
+  encodedString,
+  MAX_LONG_BYTES,
+  maxStringBytes,
+} from './datum-writer.js';

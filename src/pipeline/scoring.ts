@@ -4,7 +4,7 @@
  * publishing it and committing the input offsets is the delivery's job. A bad record is set aside on its
  * own and never holds up the rest of its batch; a failure of the infrastructure throws, blames no record.
  */
-import type { RecordDecoder, RecordEncoder } from '../codec/index.js';
+import type { PrefixedEncoder, RecordDecoder, RecordEncoder } from '../codec/index.js';
 import type { ServingPlan } from '../deployments/index.js';
 import { BadRecordError, type ErrorCode, isBadRecord } from '../errors/index.js';
 import type { DecodedRecord } from '../features/index.js';
@@ -70,7 +70,7 @@ export type TraceparentFor = (record: InputRecord) => HeaderValue | undefined;
 export interface ScoringPipelineOptions {
   inputCodec: RecordDecoder<DecodedRecord>;
   outputCodec: RecordEncoder<Prediction>;
-  comparisonCodec: RecordEncoder<Comparison>;
+  comparisonCodec: PrefixedEncoder<Comparison>;
   pool: ModelPool;
   /** The deployment's plan for the batch about to start. */
   plan(): ServingPlan;

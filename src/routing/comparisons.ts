@@ -1,10 +1,21 @@
 /**
  * Comparison records (schemas/comparison.avsc): for each event a challenger was given, what the champion
- * and the challenger made of it. Built from the batch's typed arrays straight into Avro bytes: one scratch
- * record per encoder is rewritten for every row and encoded at once, so the only objects a row leaves
- * behind are its bytes and the OutputRecord carrying them.
+ * and the challenger made of it. Built from the batch's typed arrays straight into Avro bytes, so the only
+ * objects a row leaves behind are its bytes and the OutputRecord carrying them.
  */
-import { type AvroCodec, createAvroCodec, loadAvroSchema, type RecordEncoder } from '../codec/index.js';
+import {
+  type AvroCodec,
+  createAvroCodec,
+  DatumWriter,
+  DOUBLE_BYTES,
+  encodedDouble,
+  encodedLong,
+  encodedString,
+  loadAvroSchema,
+  MAX_LONG_BYTES,
+  maxStringBytes,
+  type PrefixedEncoder,
+} from '../codec/index.js';
 import { packagePath } from '../config/index.js';
 import type { InputRecord, OutputRecord } from '../kafka/index.js';
 import type { ModelManifest } from '../models/index.js';
@@ -106,113 +117,134 @@ export function loadComparisonCodec(schemaPath = COMPARISON_SCHEMA_PATH): AvroCo
   return createAvroCodec<Comparison>(loadAvroSchema(schemaPath));
 }
 
-function emptyOutcome(): ModelOutcome {
+// Avro's branch indexes of the schema's ["null", X] unions (zig-zag: 0 and 1 are written 0x00 and 0x02).
+const NULL = Buffer.from([0x00]);
+const VALUE = Buffer.from([0x02]);
+
+/**
+ * One model's side of every comparison in a batch, encoded once: a ModelOutcome is its identity (variant,
+ * model_name, model_version, model_sha256), status, score, label, threshold and latency_ms, and all but
+ * the score are the same for every row of a batch with the same status and decision.
+ */
+interface OutcomeBytes {
+  /** The whole outcome of a row not scored, by status code. */
+  unscored: Buffer[];
+  /** An OK outcome up to its score, then after it: label, threshold, latency_ms, by decision. */
+  scoredHead: Buffer;
+  positiveTail: Buffer;
+  negativeTail: Buffer;
+  threshold: number;
+  /** The most bytes an outcome takes. */
+  maxBytes: number;
+}
+
+function outcomeBytes(model: ComparedModel, latencyMs: number | undefined): OutcomeBytes {
+  const { manifest } = model;
+  const identity = Buffer.concat(
+    [model.variant, manifest.name, manifest.version, manifest.sha256].map(encodedString),
+  );
+  const threshold = encodedDouble(manifest.threshold);
+  const latency = latencyMs === undefined ? NULL : Buffer.concat([VALUE, encodedDouble(latencyMs)]);
+  const tail = (label: string) => Buffer.concat([VALUE, encodedString(label), threshold, latency]);
+  const unscored = SCORING_STATUS_SYMBOLS.map((_, status) =>
+    Buffer.concat([identity, encodedLong(status), NULL, NULL, threshold, NULL]),
+  );
+  const scoredHead = Buffer.concat([identity, encodedLong(ScoringStatus.OK), VALUE]);
+  const positiveTail = tail(manifest.labels.positive);
+  const negativeTail = tail(manifest.labels.negative);
   return {
-    variant: '',
-    model_name: '',
-    model_version: '',
-    model_sha256: '',
-    status: 'OK',
-    score: null,
-    label: null,
-    threshold: 0,
-    latency_ms: null,
+    unscored,
+    scoredHead,
+    positiveTail,
+    negativeTail,
+    threshold: manifest.threshold,
+    maxBytes:
+      Math.max(...unscored.map((bytes) => bytes.length)) +
+      scoredHead.length +
+      DOUBLE_BYTES +
+      Math.max(positiveTail.length, negativeTail.length),
   };
 }
 
-/** Writes one model's answer into `outcome`; returns whether it decided positive (false unless OK). */
-function writeOutcome(
-  outcome: ModelOutcome,
-  model: ComparedModel,
-  status: number,
-  score: number,
-  latencyMs: number | undefined,
-): boolean {
-  const { manifest } = model;
-  outcome.variant = model.variant;
-  outcome.model_name = manifest.name;
-  outcome.model_version = manifest.version;
-  outcome.model_sha256 = manifest.sha256;
-  outcome.threshold = manifest.threshold;
-  // An unknown code reads ERROR, as the schema's enum default does.
-  outcome.status = SCORING_STATUS_SYMBOLS[status] ?? 'ERROR';
+/**
+ * Writes one model's answer; returns whether it decided positive (false unless OK). An unknown status code
+ * is written as ERROR, as the schema's enum default reads it.
+ */
+function writeOutcome(writer: DatumWriter, outcome: OutcomeBytes, status: number, score: number): boolean {
   if (status !== ScoringStatus.OK) {
-    outcome.score = null;
-    outcome.label = null;
-    outcome.latency_ms = null;
+    writer.raw(outcome.unscored[status] ?? outcome.unscored[ScoringStatus.ERROR]!);
     return false;
   }
-  const positive = score >= manifest.threshold;
-  outcome.score = score;
-  outcome.label = positive ? manifest.labels.positive : manifest.labels.negative;
-  outcome.latency_ms = latencyMs ?? null;
+  const positive = score >= outcome.threshold;
+  writer.raw(outcome.scoredHead);
+  writer.double(score);
+  writer.raw(positive ? outcome.positiveTail : outcome.negativeTail);
   return positive;
 }
 
+// agree, flip and score_diff's branch: when both scored, by decision (score_diff's value follows) ...
+const AGREE = Buffer.from([0x02, 0x01, 0x00, 0x02]); // agree true, flip NONE
+const CHALLENGER_ONLY_POSITIVE = Buffer.from([0x02, 0x00, 0x02, 0x02]); // agree false, flip 1
+const CHAMPION_ONLY_POSITIVE = Buffer.from([0x02, 0x00, 0x04, 0x02]); // agree false, flip 2
+// ... and when either did not: agree null, flip NONE, score_diff null.
+const NOT_COMPARABLE = Buffer.from([0x00, 0x00, 0x00]);
+const DERIVED_BYTES = AGREE.length + DOUBLE_BYTES;
+
+/**
+ * Writes comparisons field by field in schemas/comparison.avsc's order, framed by `codec`'s prefix: the
+ * bytes `codec.encode` would give (test/routing/comparisons.test.ts holds them to avsc's, byte for byte).
+ * Each batch encodes its models' identities and its topic once; avsc re-encoded every string of every
+ * record, two 64-character sha256 among them, which made writing comparisons a large part of a shadowed
+ * drain.
+ */
 export function createComparisonEncoder(
-  codec: RecordEncoder<Comparison> = loadComparisonCodec(),
+  codec: PrefixedEncoder<Comparison> = loadComparisonCodec(),
 ): ComparisonEncoder {
-  // Rewritten for every row and encoded at once: avsc copies it into the row's bytes.
-  const scratch: Comparison = {
-    event_id: '',
-    source_topic: '',
-    source_partition: 0,
-    source_offset: 0,
-    event_time: 0,
-    compared_time: 0,
-    champion: emptyOutcome(),
-    challenger: emptyOutcome(),
-    agree: null,
-    flip: 'NONE',
-    score_diff: null,
-  };
+  const writer = new DatumWriter(codec.prefix);
 
   return {
     encodeComparisons(out, source, champion, challenger) {
-      scratch.source_topic = source.topic;
-      scratch.source_partition = source.partition;
-      scratch.compared_time = source.comparedTime;
+      const topic = encodedString(source.topic);
+      const championOutcome = outcomeBytes(champion, champion.latencyMs);
+      const challengerOutcome = outcomeBytes(challenger, challenger.latencyMs);
+      // All but event_id: topic, four longs, both outcomes, agree, flip and score_diff.
+      const fixedBytes =
+        topic.length +
+        4 * MAX_LONG_BYTES +
+        championOutcome.maxBytes +
+        challengerOutcome.maxBytes +
+        DERIVED_BYTES;
       for (let position = 0; position < challenger.count; position++) {
         const row = challenger.rows[position]!;
         const record = source.records[row]!;
         const event = source.events[row]!;
-        scratch.event_id = event.event_id;
-        scratch.event_time = event.event_time;
-        scratch.source_offset = Number(record.offset);
+        writer.begin(fixedBytes + maxStringBytes(event.event_id));
+        writer.string(event.event_id);
+        writer.raw(topic);
+        writer.long(source.partition);
+        writer.long(Number(record.offset));
+        writer.long(event.event_time);
+        writer.long(source.comparedTime);
 
         const championStatus = champion.statuses?.[row] ?? ScoringStatus.OK;
         const championScore = champion.scores[row]!;
         const challengerStatus = challenger.statuses[position]!;
         const challengerScore = challenger.scores[position]!;
-        const championPositive = writeOutcome(
-          scratch.champion,
-          champion,
-          championStatus,
-          championScore,
-          champion.latencyMs,
-        );
-        const challengerPositive = writeOutcome(
-          scratch.challenger,
-          challenger,
-          challengerStatus,
-          challengerScore,
-          challenger.latencyMs,
-        );
+        const championPositive = writeOutcome(writer, championOutcome, championStatus, championScore);
+        const challengerPositive = writeOutcome(writer, challengerOutcome, challengerStatus, challengerScore);
         if (championStatus === ScoringStatus.OK && challengerStatus === ScoringStatus.OK) {
-          scratch.agree = championPositive === challengerPositive;
-          scratch.flip =
+          writer.raw(
             championPositive === challengerPositive
-              ? 'NONE'
+              ? AGREE
               : challengerPositive
-                ? 'CHALLENGER_ONLY_POSITIVE'
-                : 'CHAMPION_ONLY_POSITIVE';
-          scratch.score_diff = challengerScore - championScore;
+                ? CHALLENGER_ONLY_POSITIVE
+                : CHAMPION_ONLY_POSITIVE,
+          );
+          writer.double(challengerScore - championScore);
         } else {
-          scratch.agree = null;
-          scratch.flip = 'NONE';
-          scratch.score_diff = null;
+          writer.raw(NOT_COMPARABLE);
         }
-        out.push({ key: record.key, value: codec.encode(scratch) });
+        out.push({ key: record.key, value: writer.end() });
       }
     },
   };

@@ -12,6 +12,7 @@ import {
   loadAvroSchema,
   parseAvroSchema,
   type RecordDecoder,
+  type PrefixedEncoder,
   type RecordEncoder,
 } from '../codec/index.js';
 import type { Config } from '../config/index.js';
@@ -38,7 +39,8 @@ export interface ServiceCodecs {
   /** Where the reader schema came from, for messages. */
   inputOrigin: string;
   predictions: RecordEncoder<Prediction>;
-  comparisons: RecordEncoder<Comparison>;
+  /** Its prefix frames the comparisons routing/comparisons.ts writes field by field. */
+  comparisons: PrefixedEncoder<Comparison>;
   /** Undefined unless monitoring.alerts is on. */
   alerts: RecordEncoder<Alert> | undefined;
   /** Undefined unless monitoring.drift is on or monitoring.labelsTopic set. */
@@ -103,7 +105,7 @@ export async function openCodecs(config: Config, logger: Logger): Promise<Servic
       topic: string,
       schemaPath: string,
       name: string,
-    ): Promise<RecordEncoder<T>> => {
+    ): Promise<PrefixedEncoder<T>> => {
       const type = loadAvroSchema(schemaPath);
       if (!wireFormat) return createAvroCodec<T>(type);
       const id = await outputSchemaId(config, wireFormat, topic, type);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
+import { createConfluentEncoder } from '../../src/codec/index.js';
 import { packagePath } from '../../src/config/index.js';
 import type { InputRecord, OutputRecord } from '../../src/kafka/index.js';
 import {
@@ -210,6 +211,100 @@ describe('comparison records', () => {
       ['event-2', 42, 'TIMEOUT'],
       ['event-3', 43, 'ERROR'],
     ]);
+  });
+});
+
+describe('comparison bytes', () => {
+  /** A small deterministic generator, so a failing case can be replayed. */
+  function lcg(seed: number) {
+    let state = seed;
+    return () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return state / 2 ** 32;
+    };
+  }
+  const pick = <T>(random: () => number, values: readonly T[]): T =>
+    values[Math.floor(random() * values.length)]!;
+
+  function randomBatch(random: () => number) {
+    const rows = 1 + Math.floor(random() * 40);
+    const records: InputRecord[] = [];
+    const events = [];
+    for (let row = 0; row < rows; row++) {
+      records.push({
+        key: Buffer.from(`k${row}`),
+        value: null,
+        offset: String(
+          pick(random, [0, 63, 64, 8_191, 2 ** 31, 2 ** 40 + row, 2 ** 50 - row]),
+        ),
+        timestamp: '0',
+      });
+      events.push({
+        event_id: pick(random, ['', 'e', `évènement-${row}`, '支付-🙂', 'x'.repeat(200 + row)]),
+        event_time: pick(random, [0, 1_700_000_000_000 + row, 2 ** 45]),
+      });
+    }
+    const manifest = (name: string) => ({
+      name,
+      version: pick(random, ['1', '2026.12.03', 'v-ß']),
+      sha256: 'c'.repeat(64),
+      threshold: pick(random, [0, 0.5, 0.91, 1]),
+      labels: { negative: pick(random, ['legit', '']), positive: pick(random, ['fraud', 'フラウド']) },
+    });
+    const scores = () => Float32Array.from({ length: rows }, () => pick(random, [0, 1, random(), 0.5]));
+    // Status codes include one no symbol has, which is written as ERROR.
+    const statuses = () => Uint8Array.from({ length: rows }, () => pick(random, [0, 0, 0, 1, 2, 3, 7]));
+    const given = Uint32Array.from({ length: rows }, (_, row) => row).filter(() => random() < 0.7);
+    const championScores: ChampionScores = {
+      variant: 'primary',
+      manifest: manifest('fraud-gbm'),
+      scores: scores(),
+      statuses: random() < 0.5 ? statuses() : undefined,
+      latencyMs: random() * 10,
+    };
+    const challengerScores: ChallengerScores = {
+      variant: pick(random, ['shadow', 'canary-b']),
+      manifest: manifest('fraud-mlp'),
+      rows: given,
+      count: given.length,
+      scores: scores(),
+      statuses: statuses(),
+      latencyMs: random() < 0.3 ? undefined : random() * 10,
+    };
+    const batch: ComparisonSource = {
+      topic: pick(random, ['transactions', 'pagos-ñ']),
+      partition: pick(random, [0, 7, 999]),
+      records,
+      events,
+      comparedTime: 1_764_000_000_000,
+    };
+    return { batch, championScores, challengerScores };
+  }
+
+  it('are the bytes avsc writes for the same comparison, with and without the Confluent header', () => {
+    const random = lcg(2026);
+    const confluent = createConfluentEncoder<Comparison>(codec.type, 0x01_02_03_04);
+    const encoders = [
+      { prefix: Buffer.alloc(0), encoder: createComparisonEncoder(codec) },
+      { prefix: confluent.prefix, encoder: createComparisonEncoder(confluent) },
+    ];
+    let compared = 0;
+    for (let round = 0; round < 300; round++) {
+      const { batch, championScores, challengerScores } = randomBatch(random);
+      for (const { prefix, encoder: under } of encoders) {
+        const out: OutputRecord[] = [];
+        under.encodeComparisons(out, batch, championScores, challengerScores);
+        expect(out).toHaveLength(challengerScores.count);
+        for (const { value } of out) {
+          expect(value!.subarray(0, prefix.length)).toEqual(prefix);
+          const datum = value!.subarray(prefix.length);
+          const avscBytes = codec.type.toBuffer(codec.type.fromBuffer(datum));
+          expect(Buffer.compare(datum, avscBytes), `round ${round}`).toBe(0);
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(5_000);
   });
 });
 
