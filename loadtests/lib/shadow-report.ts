@@ -157,7 +157,7 @@ function costSources(result: ShadowResult): string {
   return (
     ` In the profiled pair, ${signedMicros(mainGrowth)} of it is on the main thread, most in` +
     ` ${grown.map(({ part, growth }) => `${part} (${signedMicros(growth)})`).join(', ')}` +
-    " (avsc encodes the comparisons, kafkajs and node's buffers publish them), and" +
+    " (src/routing and src/codec write the comparisons, kafkajs and node's buffers publish them), and" +
     ` ${signedMicros(otherGrowth)} on other threads, where the inference worker runs the second model.`
   );
 }
