@@ -52,9 +52,10 @@ const VARIANT_TARGETS: Record<LoopVariant, { kind: TargetKind; setup: TargetSetu
 
 /**
  * Every variant is measured from the moment its group is Stable with all its members: a process's loops
- * join one after another, and on a broker without an initial rebalance delay (this one) the first loop
- * drains alone until the others' joins rebalance the group. That start is a property of the broker's
- * setting, not of the loops' throughput; the scale-out section measures joins and their cost.
+ * join one after another, and on a broker without an initial rebalance delay (this one) the first loop's
+ * join completes alone; it is given nothing until the others' joins rebalance the group (src/kafka/
+ * assigner.ts). That start is a property of the broker's setting, not of the loops' throughput; the
+ * scale-out section measures joins and their cost.
  */
 const MEASURE_FROM = 'settled-group';
 
