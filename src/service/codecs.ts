@@ -10,9 +10,9 @@ import {
   createConfluentDecoder,
   createConfluentEncoder,
   loadAvroSchema,
+  type PrefixedEncoder,
   parseAvroSchema,
   type RecordDecoder,
-  type PrefixedEncoder,
   type RecordEncoder,
 } from '../codec/index.js';
 import type { Config } from '../config/index.js';

@@ -234,9 +234,7 @@ describe('comparison bytes', () => {
       records.push({
         key: Buffer.from(`k${row}`),
         value: null,
-        offset: String(
-          pick(random, [0, 63, 64, 8_191, 2 ** 31, 2 ** 40 + row, 2 ** 50 - row]),
-        ),
+        offset: String(pick(random, [0, 63, 64, 8_191, 2 ** 31, 2 ** 40 + row, 2 ** 50 - row])),
         timestamp: '0',
       });
       events.push({
