@@ -158,11 +158,10 @@ function outcomeBytes(model: ComparedModel, latencyMs: number | undefined): Outc
     positiveTail,
     negativeTail,
     threshold: manifest.threshold,
-    maxBytes:
-      Math.max(...unscored.map((bytes) => bytes.length)) +
-      scoredHead.length +
-      DOUBLE_BYTES +
-      Math.max(positiveTail.length, negativeTail.length),
+    maxBytes: Math.max(
+      ...unscored.map((bytes) => bytes.length),
+      scoredHead.length + DOUBLE_BYTES + Math.max(positiveTail.length, negativeTail.length),
+    ),
   };
 }
 
