@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { loopCount } from '../../src/loops/index.js';
 import { createTopics, deleteTopics, uniqueName } from './broker.js';
 import { createEventSource } from './events.js';
+import { type DrainCeiling, drainCeiling, measureRecordFloor, type RecordFloor } from './loops-ceiling.js';
 import { drainMedians, drainOutcome, loadAverage, rotate } from './rounds.js';
 import {
   type BenchContext,
@@ -85,6 +86,8 @@ export interface LoopsResult {
   backlog: number;
   rounds: number;
   drains: LoopsDrain[];
+  /** The per-record work no service avoids, timed after the drains; absent from results before it was. */
+  floor?: RecordFloor;
 }
 
 export async function measureLoops(context: BenchContext, rounds: number): Promise<LoopsResult> {
@@ -118,6 +121,8 @@ export async function measureLoops(context: BenchContext, rounds: number): Promi
   } finally {
     await deleteTopics(kafka, [topic, `${topic}.DLT`]);
   }
+  process.stderr.write('  the per-record floor: decode, features, inference and encode on one thread\n');
+  const floor = await measureRecordFloor(options.model, options.quick ? 0.5 : 2);
   return {
     quick: options.quick,
     model: options.model,
@@ -127,6 +132,7 @@ export async function measureLoops(context: BenchContext, rounds: number): Promi
     backlog: options.drainBacklog,
     rounds,
     drains,
+    floor,
   };
 }
 
@@ -140,6 +146,8 @@ export interface LoopsSummary {
   autoVsOneLoop: number | null;
   /** CPU per record with loops auto over one loop's, medians. */
   autoCpuVsOneLoop: number | null;
+  /** What any service could drain here, against the pipe (loops-ceiling.ts); null without a floor. */
+  ceiling: DrainCeiling | null;
   goals: { drainVsPipe: boolean; cores: boolean; cpuPerRecord: boolean };
 }
 
@@ -162,6 +170,13 @@ export function summarizeLoops(result: LoopsResult): LoopsSummary {
   const cpuOf = (variant: LoopVariant) => variants[variant].medianCpuMicrosPerRecord;
   const autoVsPipe = over(rateOf('loops-auto'), rateOf('bare-pipe'));
   const autoCpuVsOneLoop = over(cpuOf('loops-auto'), cpuOf('one-loop'));
+  const pipeRate = rateOf('bare-pipe');
+  const pipeCpu = cpuOf('bare-pipe');
+  const autoCores = variants['loops-auto'].medianCoresUsed;
+  const ceiling =
+    result.floor && pipeRate !== null && pipeCpu !== null && autoCores !== null
+      ? drainCeiling({ rate: pipeRate, cpuMicrosPerRecord: pipeCpu }, result.floor, result.cpus, autoCores)
+      : null;
   return {
     variants,
     autoVsPipe,
@@ -169,6 +184,7 @@ export function summarizeLoops(result: LoopsResult): LoopsSummary {
     oneLoopVsPipe: over(rateOf('one-loop'), rateOf('bare-pipe')),
     autoVsOneLoop: over(rateOf('loops-auto'), rateOf('one-loop')),
     autoCpuVsOneLoop,
+    ceiling,
     goals: {
       drainVsPipe: autoVsPipe !== null && autoVsPipe >= 1,
       cores: (variants['loops-auto'].medianCoresUsed ?? 0) >= 1.6,

@@ -3,6 +3,7 @@
  * section, also printed by loadtests/loops.ts at the end of a run. The figures are lib/loops-drain.ts's.
  */
 import { drainRates, integer, micros, ratio, verdict } from './format.js';
+import { layerMicros } from './loops-ceiling.js';
 import {
   LOOP_VARIANTS,
   type LoopsResult,
@@ -23,12 +24,28 @@ const READER_CORES_NOTE =
 const optionalRatio = (value: number | null) => (value === null ? 'n/a' : ratio(value));
 const optionalMicros = (value: number | null) => (value === null ? 'n/a' : micros(value));
 
+/** The ceiling paragraph of the section: how far the pipe's rate is from what any service could do here. */
+function ceilingText(result: LoopsResult, summary: ReturnType<typeof summarizeLoops>): string[] {
+  const { floor } = result;
+  const { ceiling } = summary;
+  if (!floor || !ceiling) return [];
+  const pipeCpu = summary.variants['bare-pipe'].medianCpuMicrosPerRecord;
+  const autoCores = summary.variants['loops-auto'].medianCoresUsed;
+  return [
+    `What any service could drain here, timed after the drains of this run: besides what the bare pipe spends on a record (${optionalMicros(pipeCpu)}, kafkajs consuming and publishing it), a record costs at least its decoding (${micros(floor.decodeMicros)}), feature extraction (${micros(floor.featuresMicros)}), inference in batches of ${floor.inferenceBatchSize} (${micros(floor.inferenceMicros)} a row) and the prediction's encoding (${micros(floor.encodeMicros)}), each on one thread with no Kafka: ${micros(layerMicros(floor))} of work no implementation of the job avoids, ${micros(ceiling.microsPerRecord)} in all. At that cost and nothing more, a service given all ${result.cpus} CPUs of the machine would drain ${ratio(ceiling.allCpusVsPipe)} the pipe's rate, and on the ${autoCores?.toFixed(2) ?? 'n/a'} cores the loops got beside the broker, ${ratio(ceiling.coresUsedVsPipe)}; loops auto reached ${optionalRatio(summary.autoVsPipe)}.`,
+    '',
+  ];
+}
+
 export function loopsTargetRows(result: LoopsResult): string[] {
   const summary = summarizeLoops(result);
   const auto = summary.variants['loops-auto'];
   const one = summary.variants['one-loop'];
+  const ceiling = summary.ceiling
+    ? `; the least any service spends a record here allows ${ratio(summary.ceiling.coresUsedVsPipe)} on the cores the loops got, ${ratio(summary.ceiling.allCpusVsPipe)} on all ${result.cpus}`
+    : '';
   return [
-    `| service drain, input.loops auto (${result.autoLoops}) / bare kafkajs pipe | ${optionalRatio(summary.autoVsPipe)} (one loop: ${optionalRatio(summary.oneLoopVsPipe)}; against the pipe on kafkajs as published: ${optionalRatio(summary.autoVsPublishedPipe)}) | ≥ 1.0× | ${verdict(summary.goals.drainVsPipe)} |`,
+    `| service drain, input.loops auto (${result.autoLoops}) / bare kafkajs pipe | ${optionalRatio(summary.autoVsPipe)} (one loop: ${optionalRatio(summary.oneLoopVsPipe)}; against the pipe on kafkajs as published: ${optionalRatio(summary.autoVsPublishedPipe)}${ceiling}) | ≥ 1.0× | ${verdict(summary.goals.drainVsPipe)} |`,
     `| cores used draining, input.loops auto | ${auto.medianCoresUsed?.toFixed(2) ?? 'n/a'} (one loop: ${one.medianCoresUsed?.toFixed(2) ?? 'n/a'}) | ≥ 1.6 | ${verdict(summary.goals.cores)} |`,
     `| CPU per record, input.loops auto / one loop | ${optionalRatio(summary.autoCpuVsOneLoop)} (${optionalMicros(auto.medianCpuMicrosPerRecord)} vs ${optionalMicros(one.medianCpuMicrosPerRecord)}) | ≤ 1.0× | ${verdict(summary.goals.cpuPerRecord)} |`,
   ];
@@ -59,5 +76,6 @@ export function loopsMarkdown(result: LoopsResult): string[] {
     '',
     `With ${result.autoLoops} loops the service drains ${optionalRatio(summary.autoVsOneLoop)} as fast as with one, ${optionalRatio(summary.autoVsPipe)} the bare pipe's rate (${optionalRatio(summary.autoVsPublishedPipe)} the rate of the same pipe on kafkajs as published, without the patches streamscore applies to kafkajs's record paths), at ${optionalRatio(summary.autoCpuVsOneLoop)} one loop's CPU per record: throughput grows with the cores the loops get, and one core buys the records per CPU-second in the last column, whatever the loop count. Beyond this machine's cores, more loops only add threads competing for the same CPUs; more throughput then comes from more instances (the scale-out section).`,
     '',
+    ...ceilingText(result, summary),
   ];
 }
