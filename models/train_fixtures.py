@@ -67,7 +67,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-# train.py is next to this script, so it is importable when the script runs (its directory is sys.path[0]).
+# train.py and flush_denormals.py are next to this script, so they are importable when the script runs (its
+# directory is sys.path[0]).
+from flush_denormals import flush_denormals
 from train import (
     FEATURES,
     GBM_PARAMS,
@@ -323,6 +325,7 @@ def export_onnx(estimator: Any, name: str, zipmap: bool, dynamic_width: bool = F
     opsets = sorted(model.opset_import, key=lambda o: o.domain)  # as train.py: reproducible bytes
     del model.opset_import[:]
     model.opset_import.extend(opsets)
+    flush_denormals(model)  # the MLP's L2 penalty leaves subnormal weights, slow on many CPUs
     onnx.checker.check_model(model)
     return model
 
