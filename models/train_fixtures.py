@@ -55,6 +55,7 @@ import onnx
 import onnxruntime as ort
 import skl2onnx
 import sklearn
+from onnx import numpy_helper
 from skl2onnx import convert_sklearn
 from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
@@ -67,9 +68,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-# train.py and flush_denormals.py are next to this script, so they are importable when the script runs (its
-# directory is sys.path[0]).
-from flush_denormals import flush_denormals
+# train.py is next to this script, so it is importable when the script runs (its directory is sys.path[0]).
 from train import (
     FEATURES,
     GBM_PARAMS,
@@ -311,6 +310,22 @@ def build_dataset(seed: int) -> Dataset:
 # --------------------------------------------------------------------------------------------------------
 
 
+def flush_denormals(model: onnx.ModelProto) -> int:
+    """Zeroes the subnormal values of the model's float initializers, which the MLP's L2 penalty leaves and
+    which are slow to multiply on many x86 CPUs (models/README.md, "Subnormal weights"); returns how many."""
+    flushed = 0
+    for initializer in model.graph.initializer:
+        values = numpy_helper.to_array(initializer)
+        if values.dtype.kind != "f":
+            continue
+        subnormal = (values != 0) & (np.abs(values) < np.finfo(values.dtype).tiny)
+        if subnormal.any():
+            zeroed = np.where(subnormal, 0, values).astype(values.dtype)
+            initializer.CopyFrom(numpy_helper.from_array(zeroed, initializer.name))
+            flushed += int(subnormal.sum())
+    return flushed
+
+
 def export_onnx(estimator: Any, name: str, zipmap: bool, dynamic_width: bool = False) -> onnx.ModelProto:
     """train.py's export, for any classifier or pipeline, with ZipMap optionally left at skl2onnx's default
     and the input width optionally left dynamic."""
@@ -325,7 +340,7 @@ def export_onnx(estimator: Any, name: str, zipmap: bool, dynamic_width: bool = F
     opsets = sorted(model.opset_import, key=lambda o: o.domain)  # as train.py: reproducible bytes
     del model.opset_import[:]
     model.opset_import.extend(opsets)
-    flush_denormals(model)  # the MLP's L2 penalty leaves subnormal weights, slow on many CPUs
+    flush_denormals(model)
     onnx.checker.check_model(model)
     return model
 

@@ -106,7 +106,13 @@ export async function startDeploymentController(
     if (pool.isLoaded(id)) return true;
     if (failed.get(id)?.stamp === version.manifestStamp) return false;
     try {
-      await pool.load(await readModelArtifact(version.directory, { publicKey: options.publicKey }));
+      const artifact = await readModelArtifact(version.directory, { publicKey: options.publicKey });
+      const { zeroedWeights } = await pool.load(artifact);
+      if (zeroedWeights > 0)
+        logger.info(
+          { model: version.model, version: version.version, zeroedWeights },
+          'subnormal model weights set to zero: they change no score and are slow to multiply on many CPUs',
+        );
       failed.delete(id);
       return true;
     } catch (error) {

@@ -13,6 +13,7 @@ import type { BatchingOptions, InferenceTiming } from './batcher.js';
 import { type CacheOptions, createPredictionCache, type PredictionCache } from './cache.js';
 import { createDeployment, type Deployment } from './deployment.js';
 import type { Executor } from './executor.js';
+import { zeroSubnormalWeights } from './subnormal.js';
 
 /** A lease on a loaded version; return it with release() when the batch is done with it. */
 export interface ServingModel {
@@ -48,8 +49,11 @@ export interface LoadedVersion {
 }
 
 export interface ModelPool {
-  /** Loads and verifies (checksum done by the caller; signature, warm-up here) a version; no-op if loaded. */
-  load(artifact: ModelArtifact): Promise<void>;
+  /**
+   * Loads and verifies (checksum done by the caller; signature, warm-up here) a version; no-op if loaded.
+   * Its subnormal weights are set to zero first (subnormal.ts); says how many there were.
+   */
+  load(artifact: ModelArtifact): Promise<{ zeroedWeights: number }>;
   isLoaded(id: string): boolean;
   /** Leases a loaded version for one batch. */
   acquire(id: string): ServingModel;
@@ -102,11 +106,12 @@ export function createModelPool(inputType: avro.Type, executor: Executor, option
     async load(artifact) {
       const { manifest } = artifact;
       const id = versionId(manifest.name, manifest.version);
-      if (serving.has(id)) return;
+      if (serving.has(id)) return { zeroedWeights: 0 };
       // Unique per load, so loading a version again never collides with the copy being retired.
       const executorKey = `${id}#${++loads}`;
       const features = compileFeatureExtractor(manifest.features, inputType, manifest.inputs[0]!.type);
-      await executor.load(executorKey, artifact);
+      const runnable = zeroSubnormalWeights(artifact.bytes);
+      await executor.load(executorKey, { ...artifact, bytes: runnable.bytes });
       // Before the version can be served: a batch decodes after it leases its versions.
       options.readFields?.(features.fields);
       const deployment = createDeployment({
@@ -119,6 +124,7 @@ export function createModelPool(inputType: avro.Type, executor: Executor, option
         cache,
       });
       serving.set(id, { deployment, leases: 0, retired: false });
+      return { zeroedWeights: runnable.zeroedWeights };
     },
 
     isLoaded: (id) => serving.has(id),

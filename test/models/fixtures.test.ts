@@ -14,6 +14,7 @@ const servable = [
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-logreg')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-gbm-v2')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-mlp-dynamic-width')),
+  ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-mlp-subnormal')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-hgb')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-poison')),
   ...(await listVersions(packagePath('test/fixtures/models'), 'fraud-slow')),
