@@ -46,7 +46,7 @@ interface FloatRun {
 interface Field {
   number: number;
   wire: number;
-  /** The varint's value, or the length of a length-delimited field. */
+  /** The varint's value; 0 for the other wire types, whose payload is start..end. */
   value: number;
   /** Where the field's payload starts and ends (the fixed bytes, or the length-delimited bytes). */
   start: number;
@@ -87,7 +87,7 @@ function* fieldsOf(bytes: Uint8Array, start: number, end: number): Generator<Fie
       const length = readVarint(bytes, at);
       const payloadEnd = length.next + length.value;
       if (payloadEnd > end) throw new Unwalkable('field past its message');
-      yield { number, wire, value: length.value, start: length.next, end: payloadEnd };
+      yield { number, wire, value: 0, start: length.next, end: payloadEnd };
       at = payloadEnd;
     } else {
       throw new Unwalkable(`wire type ${wire}`);
