@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, createProducer, type KafkaSettings } from './client.js';
+import { fetchTopicEnds } from './topics.js';
 
 export interface ControlRecord {
   key: string;
@@ -41,7 +42,7 @@ export function openControlTopic(kafka: KafkaSettings, logger: Logger, topic: st
   return {
     async follow(onRecord) {
       await admin.connect();
-      const ends = await admin.fetchTopicOffsets(topic);
+      const ends = await fetchTopicEnds(admin, topic);
       await admin.disconnect();
       const remaining = new Map(
         ends

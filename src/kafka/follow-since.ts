@@ -13,6 +13,7 @@ import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
 import type { InputRecord } from './records.js';
+import { fetchTopicEnds, fetchTopicOffsetsSince } from './topics.js';
 
 export interface FollowSinceOptions {
   topic: string;
@@ -148,9 +149,8 @@ async function partitionStarts(admin: Admin, topic: string, fromMs: number): Pro
   if (!(await admin.listTopics()).includes(topic)) {
     throw new ConfigurationError('TOPIC_MISSING', `topic ${topic} does not exist`);
   }
-  const ends = await admin.fetchTopicOffsets(topic);
-  // kafkajs answers a timestamp past a partition's last record with its end offset.
-  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, fromMs);
+  const ends = await fetchTopicEnds(admin, topic);
+  const starts = await fetchTopicOffsetsSince(admin, topic, fromMs);
   return ends.map(({ partition, high }) => ({
     partition,
     start: BigInt(starts.find((start) => start.partition === partition)?.offset ?? high),

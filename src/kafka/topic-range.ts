@@ -12,6 +12,7 @@ import { ConfigurationError, StreamscoreError } from '../errors/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createKafkaClient, type KafkaSettings } from './client.js';
 import type { InputRecord } from './records.js';
+import { fetchTopicEnds, fetchTopicOffsetsSince } from './topics.js';
 
 export interface TopicRange {
   topic: string;
@@ -109,12 +110,11 @@ async function partitionSpans(admin: Admin, range: TopicRange): Promise<Partitio
     if (!(await admin.listTopics()).includes(range.topic)) {
       throw new ConfigurationError('TOPIC_MISSING', `topic ${range.topic} does not exist`);
     }
-    const ends = await admin.fetchTopicOffsets(range.topic);
-    // kafkajs answers a timestamp past the last record with the end offset.
+    const ends = await fetchTopicEnds(admin, range.topic);
     const starts =
       range.fromMs === undefined
         ? ends.map(({ partition, low }) => ({ partition, offset: low }))
-        : await admin.fetchTopicOffsetsByTimestamp(range.topic, range.fromMs);
+        : await fetchTopicOffsetsSince(admin, range.topic, range.fromMs);
     return ends.map(({ partition, high }) => ({
       partition,
       start: BigInt(starts.find((start) => start.partition === partition)?.offset ?? high),

@@ -93,8 +93,8 @@ export async function createMissingTopics(
   });
 }
 
-const LEADER_POLL_MS = 100;
-const LEADER_TIMEOUT_MS = 30_000;
+const SETTLE_POLL_MS = 100;
+const SETTLE_TIMEOUT_MS = 30_000;
 
 /** Creates the topics (false when every one existed already) and resolves once each partition has a leader. */
 export async function createTopicsWithLeaders(admin: Admin, specs: readonly TopicSpec[]): Promise<boolean> {
@@ -117,23 +117,73 @@ export async function createTopicsWithLeaders(admin: Admin, specs: readonly Topi
 export async function waitForLeaders(
   admin: Admin,
   topics: readonly string[],
-  timeoutMs = LEADER_TIMEOUT_MS,
+  timeoutMs = SETTLE_TIMEOUT_MS,
 ): Promise<void> {
+  await untilClusterSettles(
+    async () => {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      return metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0))
+        ? true
+        : undefined;
+    },
+    `topic ${topics.join(', ')} has no leader`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Each partition's low and high offsets. kafkajs's lookup gives up at once on NOT_LEADER_OR_FOLLOWER, which
+ * a busy KRaft broker answers for a partition its metadata already says it leads but whose leadership it
+ * has not taken up yet (a control topic another instance has just created): this lookup asks again.
+ */
+export function fetchTopicEnds(
+  admin: Admin,
+  topic: string,
+  timeoutMs = SETTLE_TIMEOUT_MS,
+): Promise<Array<{ partition: number; low: string; high: string }>> {
+  return untilClusterSettles(
+    () => admin.fetchTopicOffsets(topic),
+    `the offsets of topic ${topic} cannot be read`,
+    timeoutMs,
+  );
+}
+
+/** Each partition's first offset at or after `fromMs`, or its high offset when it has nothing that late. */
+export function fetchTopicOffsetsSince(
+  admin: Admin,
+  topic: string,
+  fromMs: number,
+  timeoutMs = SETTLE_TIMEOUT_MS,
+): Promise<Array<{ partition: number; offset: string }>> {
+  return untilClusterSettles(
+    () => admin.fetchTopicOffsetsByTimestamp(topic, fromMs),
+    `the offsets of topic ${topic} at ${new Date(fromMs).toISOString()} cannot be read`,
+    timeoutMs,
+  );
+}
+
+/**
+ * Asks again, every 100 ms until the deadline, while the answer is undefined ("not yet") or the cluster
+ * answers with an error kafkajs marks retriable; any other error is thrown at once.
+ */
+export async function untilClusterSettles<T>(
+  ask: () => Promise<T | undefined>,
+  failure: string,
+  timeoutMs = SETTLE_TIMEOUT_MS,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() <= deadline) {
     try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      if (metadata.topics.every(({ partitions }) => partitions.every(({ leader }) => leader >= 0))) return;
+      const answer = await ask();
+      if (answer !== undefined) return answer;
     } catch (error) {
       if (!isRetriableKafkaError(error)) throw error;
       lastError = error;
     }
-    await sleep(LEADER_POLL_MS);
+    await sleep(SETTLE_POLL_MS);
   }
-  throw new StreamscoreError(
-    'KAFKA_UNAVAILABLE',
-    `topic ${topics.join(', ')} has no leader after ${timeoutMs} ms`,
-    { cause: lastError },
-  );
+  throw new StreamscoreError('KAFKA_UNAVAILABLE', `${failure} after ${timeoutMs} ms`, {
+    cause: lastError,
+  });
 }
