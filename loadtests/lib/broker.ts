@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from 'kafkajs';
 import { packagePath } from '../../src/config/index.js';
-import { createTopicsWithLeaders } from '../../src/kafka/index.js';
+import { createTopicsWithLeaders, fetchTopicEnds } from '../../src/kafka/index.js';
 
 const KAFKA_SCRIPT = packagePath('scripts/kafka/kafka.sh');
 
@@ -129,7 +129,7 @@ export async function topicPayloadBytes(
 ): Promise<{ records: number; bytes: number }> {
   const admin = kafka.admin();
   await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const ends = await fetchTopicEnds(admin, topic).finally(() => admin.disconnect());
   const remaining = new Map(
     ends
       .filter(({ high, low }) => BigInt(high) > BigInt(low))

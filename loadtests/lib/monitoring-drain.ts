@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Kafka } from 'kafkajs';
 import { type ConfigInput, packagePath } from '../../src/config/index.js';
+import { fetchTopicEnds } from '../../src/kafka/index.js';
 import { createTopics, deleteTopics, uniqueName } from './broker.js';
 import { type CpuProfile, inclusiveTime } from './cpu-profile.js';
 import { createEventSource } from './events.js';
@@ -71,7 +72,7 @@ async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await fetchTopicEnds(admin, topic);
     return offsets.reduce((sum, { high, low }) => sum + Number(BigInt(high) - BigInt(low)), 0);
   } finally {
     await admin.disconnect();

@@ -34,6 +34,7 @@ export {
   createMissingTopics,
   createTopicsWithLeaders,
   ensureControlTopic,
+  fetchTopicEnds,
   requireTopics,
   type TopicSpec,
   waitForLeaders,

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, IHeaders, Kafka, Message } from 'kafkajs';
-import { isRetriableKafkaError } from '../../src/kafka/index.js';
+import { fetchTopicEnds, isRetriableKafkaError } from '../../src/kafka/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
 import { eventCodec, predictionCodec } from '../support/codecs.js';
@@ -100,7 +100,7 @@ export async function readToEnd(
   topic: string,
   options: { readCommitted: boolean; timeoutMs?: number },
 ): Promise<StoredRecord[]> {
-  const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  const ends = await withAdmin(kafka, (admin) => fetchTopicEnds(admin, topic));
   const remaining = new Map(
     ends
       .filter(({ high, low }) => BigInt(high) > BigInt(low))
@@ -181,7 +181,7 @@ export async function waitForAllCommitted(
 async function allCommitted(admin: Admin, groupId: string, topic: string): Promise<boolean> {
   try {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await fetchTopicEnds(admin, topic);
     return ends.every(
       ({ partition, high }) => committed?.partitions.find((p) => p.partition === partition)?.offset === high,
     );

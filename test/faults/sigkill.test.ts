@@ -7,6 +7,7 @@
  * committed, one batch per partition. Exactly-once: a read_committed consumer sees every event once.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fetchTopicEnds } from '../../src/kafka/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { testKafka, withAdmin } from '../support/kafka.js';
 import {
@@ -103,7 +104,7 @@ async function runKillScenario(mode: 'at-least-once' | 'exactly-once'): Promise<
       readToEnd(kafka, topics.output, { readCommitted: true }),
       readToEnd(kafka, topics.deadLetter, { readCommitted: true }),
     ]);
-    const outputEnds = (await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topics.output)))
+    const outputEnds = (await withAdmin(kafka, (admin) => fetchTopicEnds(admin, topics.output)))
       .sort((a, b) => a.partition - b.partition)
       .map(({ high }) => BigInt(high));
     const figures = measure({ input, output, committedOutput, deadLetters }, faults);

@@ -7,6 +7,7 @@
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
+import { fetchTopicEnds } from '../../src/kafka/index.js';
 import { DeadLetterHeaders } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
@@ -34,7 +35,7 @@ const LOOKUP_INDEX = 73;
 
 /** Records in a topic: its partitions' end offsets added up (nothing here writes transactionally). */
 async function recordsIn(client: Kafka, topic: string): Promise<number> {
-  const offsets = await withAdmin(client, (admin) => admin.fetchTopicOffsets(topic));
+  const offsets = await withAdmin(client, (admin) => fetchTopicEnds(admin, topic));
   return offsets.reduce((sum, { high }) => sum + Number(high), 0);
 }
 

@@ -1,6 +1,7 @@
 /** Helpers for tests that talk to the real broker. */
 import { randomUUID } from 'node:crypto';
 import { type Admin, Kafka, type KafkaMessage, logLevel, type Producer } from 'kafkajs';
+import { fetchTopicEnds } from '../../src/kafka/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
 import { eventCodec } from './codecs.js';
 
@@ -64,7 +65,7 @@ export async function committedVersusEnd(
 ): Promise<{ partition: number; committed: string; end: string }[]> {
   return withAdmin(kafka, async (admin) => {
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const ends = await admin.fetchTopicOffsets(topic);
+    const ends = await fetchTopicEnds(admin, topic);
     return ends
       .map(({ partition, high }) => ({
         partition,
