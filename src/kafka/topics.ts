@@ -134,7 +134,7 @@ export async function waitForLeaders(
 /**
  * Each partition's low and high offsets. kafkajs's lookup gives up at once on NOT_LEADER_OR_FOLLOWER, which
  * a busy KRaft broker answers for a partition its metadata already says it leads but whose leadership it
- * has not taken up yet (a control topic another instance has just created): this lookup asks again.
+ * has not taken up yet (a control topic created a moment ago): this lookup asks again.
  */
 export function fetchTopicEnds(
   admin: Admin,
