@@ -16,12 +16,15 @@
 // - decoding (scripts/patch-kafkajs-decoding.mjs): records read in place, offsets and timestamps added as
 //   numbers instead of through the 64-bit emulation.
 // - checksum (scripts/patch-kafkajs-checksum.mjs): CRC-32C eight bytes a step instead of one.
+// - request queue (scripts/patch-kafkajs-request-queue.mjs): no longer a 1 ms timer per connection,
+//   rearmed forever, checking an empty queue of pending requests.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { CHECKSUM_PATCHES } from './patch-kafkajs-checksum.mjs';
 import { DECODING_PATCHES } from './patch-kafkajs-decoding.mjs';
 import { RECORD_PATCHES } from './patch-kafkajs-records.mjs';
+import { REQUEST_QUEUE_PATCHES } from './patch-kafkajs-request-queue.mjs';
 
 const PATCHED_VERSION = '2.2.4';
 
@@ -63,6 +66,7 @@ const PATCHES = [
   ...DECODING_PATCHES,
   ...CHECKSUM_PATCHES,
   ...RECORD_PATCHES,
+  ...REQUEST_QUEUE_PATCHES,
   {
     name: 'linear grouping',
     file: 'src/producer/groupMessagesPerPartition.js',

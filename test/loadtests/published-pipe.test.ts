@@ -7,6 +7,7 @@ import { resolve as resolveHook } from '../../loadtests/targets/published-kafkaj
 import { CHECKSUM_PATCHES } from '../../scripts/patch-kafkajs-checksum.mjs';
 import { DECODING_PATCHES } from '../../scripts/patch-kafkajs-decoding.mjs';
 import { RECORD_PATCHES } from '../../scripts/patch-kafkajs-records.mjs';
+import { REQUEST_QUEUE_PATCHES } from '../../scripts/patch-kafkajs-request-queue.mjs';
 import { originalSource } from '../kafka/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
@@ -31,7 +32,8 @@ describe('the bare pipe on kafkajs as published', () => {
   });
 
   it('runs on the very text each patch replaced', () => {
-    for (const patch of [...DECODING_PATCHES, ...RECORD_PATCHES, ...CHECKSUM_PATCHES]) {
+    const patches = [...DECODING_PATCHES, ...RECORD_PATCHES, ...CHECKSUM_PATCHES, ...REQUEST_QUEUE_PATCHES];
+    for (const patch of patches) {
       const published = readFileSync(join(packageDirectory('kafkajs-published'), patch.file), 'utf8');
       expect(originalSource(patch), patch.file).toBe(published);
     }
