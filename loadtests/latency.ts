@@ -5,6 +5,7 @@
  * loadtests/results/low-latency.json and prints its BENCHMARKS.md section.
  */
 import { ensureBroker, harnessKafka } from './lib/broker.js';
+import { IDLE_MEASURE_SECONDS, idleCores } from './lib/idle-cost.js';
 import {
   goalVerdicts,
   judgedLatency,
@@ -52,6 +53,9 @@ async function main(): Promise<void> {
     const runs: LowLatencyResult['runs'] = [];
     for (const { target, loops } of TARGETS) {
       const label = `${runLabel(target, loops)} at ${RATE}/s`;
+      const setup = loops === undefined ? {} : { loops };
+      process.stderr.write(`${runLabel(target, loops)} with no load\n`);
+      const idleCoresUsed = await idleCores(context, target, setup);
       const { run, stats } = await openLoopAgainst(
         context,
         target,
@@ -59,7 +63,7 @@ async function main(): Promise<void> {
         'unique',
         { ...timing, graceSeconds: 2 },
         label,
-        loops === undefined ? {} : { loops },
+        setup,
       );
       const steady: SteadyRun = {
         target,
@@ -70,6 +74,7 @@ async function main(): Promise<void> {
         unreceived: run.unreceived,
         coresUsed: stats.coresUsed,
         cpuMicrosPerRecord: stats.cpuMicrosPerOutput,
+        idleCoresUsed,
       };
       runs.push({ ...steady, goals: goalVerdicts(judgedLatency(steady), twoHop) });
     }
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
       rate: RATE,
       ...timing,
       partitions: options.partitions,
+      idleMeasureSeconds: IDLE_MEASURE_SECONDS,
       loadAverage: startLoad,
       tool: { ...hop, recordBytes: TOOL_RECORD_BYTES },
       twoHop,

@@ -31,6 +31,11 @@ export interface SteadyRun {
    */
   coresUsed?: number;
   cpuMicrosPerRecord?: number;
+  /**
+   * The target's CPU with no load at all, measured before its run: what an idle instance costs. Absent from
+   * results recorded before it was kept.
+   */
+  idleCoresUsed?: number;
 }
 
 export interface GoalVerdicts {
@@ -45,6 +50,8 @@ export interface LowLatencyResult {
   warmupSeconds: number;
   measureSeconds: number;
   partitions: number;
+  /** How long each target's idle CPU was measured; absent from results recorded before it was kept. */
+  idleMeasureSeconds?: number;
   /** The machine's 1-minute load average when the run started: others share it. */
   loadAverage: number;
   tool: HopLatency & { recordBytes: number };
@@ -123,15 +130,20 @@ export function lowLatencyMarkdown(result: LowLatencyResult): string {
       "The service's latency is timed like the tool's, from the producer's send call; timed from each " +
       "event's scheduled instant it also holds the generator's tick (events due within one tick go out " +
       'together), shown in the last two columns. ' +
+      (result.idleMeasureSeconds === undefined
+        ? ''
+        : `Idle cores: each target's CPU (every thread of its process) over ${result.idleMeasureSeconds} s ` +
+          'with no load at all, its group joined, measured before its run: what an idle instance costs. ') +
       `Load average at the start: ${result.loadAverage} on this shared machine.`,
     '',
-    '| target | p50 ms | p99 ms | p99.9 ms | max ms | p50 / two-hop | p99 / two-hop | p50 goal | p99 goal | cores used | CPU per record | from scheduled: p50 ms | p99 ms |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| target | p50 ms | p99 ms | p99.9 ms | max ms | p50 / two-hop | p99 / two-hop | p50 goal | p99 goal | cores used | CPU per record | idle cores | from scheduled: p50 ms | p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...result.runs.map(
       (run) =>
         `| ${runLabel(run.target, run.loops)} | ${latencyCells(judgedLatency(run))} | ${ratio(run.goals.p50Ratio)} | ` +
         `${ratio(run.goals.p99Ratio)} | ${verdict(run.goals.p50Met)} | ${verdict(run.goals.p99Met)} | ` +
         `${run.coresUsed === undefined ? 'n/a' : run.coresUsed.toFixed(2)} | ${run.cpuMicrosPerRecord === undefined ? 'n/a' : micros(run.cpuMicrosPerRecord)} | ` +
+        `${run.idleCoresUsed === undefined ? 'n/a' : run.idleCoresUsed.toFixed(3)} | ` +
         `${ms(run.latencyMs.p50)} | ${ms(run.latencyMs.p99)} |`,
     ),
     '',

@@ -108,7 +108,11 @@ const topicList = ({ predictions, comparisons }: OutputTopics) =>
 export const membersOf = (kind: TargetKind, loops: number | 'auto' | undefined) =>
   kind === 'service-loops' ? loopCount(loops ?? 'auto') : 1;
 
-async function withTarget<T>(
+/**
+ * Starts a target on the given topics, waits until its group is Stable with all its members, runs `use`,
+ * stops it and returns what `use` returned with the target's figures over its measured window.
+ */
+export async function withTarget<T>(
   context: BenchContext,
   kind: TargetKind,
   inputTopic: string,
