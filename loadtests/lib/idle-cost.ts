@@ -9,9 +9,13 @@ import { createTopics, deleteTopics, uniqueName } from './broker.js';
 import { type BenchContext, type TargetSetup, withTarget } from './scenarios.js';
 import type { TargetKind } from './targets.js';
 
-/** Past the joins' aftermath (the rebalance a second loop's join causes, the first metadata refreshes). */
-export const IDLE_SETTLE_SECONDS = 5;
-export const IDLE_MEASURE_SECONDS = 10;
+/**
+ * Past the start's aftermath: once quiet, V8 collects what loading and joining left (a loops-auto service
+ * here: 0.12 cores over one 3 s span 9-12 s after its group settled, 0.02 from 15 s on; ad hoc, 3 s samples
+ * of /proc over 60 s).
+ */
+export const IDLE_SETTLE_SECONDS = 15;
+export const IDLE_MEASURE_SECONDS = 15;
 
 /** Cores the target's process used (every thread) over IDLE_MEASURE_SECONDS with no load. */
 export async function idleCores(
