@@ -5,6 +5,7 @@
  * loadtests/results/low-latency.json and prints its BENCHMARKS.md section.
  */
 import { ensureBroker, harnessKafka } from './lib/broker.js';
+import { brokerGcPauses, localBrokerGcLog } from './lib/broker-gc.js';
 import { IDLE_MEASURE_SECONDS, idleCores } from './lib/idle-cost.js';
 import {
   goalVerdicts,
@@ -48,7 +49,10 @@ async function main(): Promise<void> {
   try {
     const startLoad = loadAverage();
     process.stderr.write(`EndToEndLatency, ${TOOL_RECORDS} records of ${TOOL_RECORD_BYTES} bytes\n`);
+    const gcLog = localBrokerGcLog(options.brokers);
+    const toolStartedAt = Date.now();
     const hop = await runEndToEndLatencyTool(context.kafka, options.brokers, TOOL_RECORDS, TOOL_RECORD_BYTES);
+    const toolPauses = brokerGcPauses(gcLog, toolStartedAt, Date.now());
     const twoHop = twoHops(hop);
     const runs: LowLatencyResult['runs'] = [];
     for (const { target, loops } of TARGETS) {
@@ -65,6 +69,8 @@ async function main(): Promise<void> {
         label,
         setup,
       );
+      const window = run.measuredEpochMs;
+      const pauses = window && brokerGcPauses(gcLog, window.start, window.end);
       const steady: SteadyRun = {
         target,
         loops,
@@ -75,6 +81,7 @@ async function main(): Promise<void> {
         coresUsed: stats.coresUsed,
         cpuMicrosPerRecord: stats.cpuMicrosPerOutput,
         idleCoresUsed,
+        ...(pauses && { brokerGcPauses: pauses }),
       };
       runs.push({ ...steady, goals: goalVerdicts(judgedLatency(steady), twoHop) });
     }
@@ -89,7 +96,7 @@ async function main(): Promise<void> {
       partitions: options.partitions,
       idleMeasureSeconds: IDLE_MEASURE_SECONDS,
       loadAverage: startLoad,
-      tool: { ...hop, recordBytes: TOOL_RECORD_BYTES },
+      tool: { ...hop, recordBytes: TOOL_RECORD_BYTES, ...(toolPauses && { brokerGcPauses: toolPauses }) },
       twoHop,
       runs,
       traces,

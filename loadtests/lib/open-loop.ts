@@ -83,6 +83,12 @@ export interface OpenLoopResult {
   lagAtEnd: number;
   lagSamples: LagSample[];
   intervals: IntervalSummary[];
+  /**
+   * From the window's start to the last measured output, on the wall clock (epoch ms), to set beside what
+   * other processes log, such as the broker's GC pauses. Absent where the stream is not the generator's own
+   * (the scale benchmark's).
+   */
+  measuredEpochMs?: { start: number; end: number };
 }
 
 const LAG_SAMPLE_MS = 250;
@@ -289,5 +295,9 @@ export async function runOpenLoop(kafka: Kafka, plan: OpenLoopPlan): Promise<Ope
     // One sample a second is plenty for a chart and keeps the results file small.
     lagSamples: lagSamples.filter((_, index) => index % (1000 / LAG_SAMPLE_MS) === 0),
     intervals,
+    measuredEpochMs: {
+      start: performance.timeOrigin + windowStartsAt,
+      end: performance.timeOrigin + Math.max(lastMeasuredAt, windowStartsAt),
+    },
   };
 }

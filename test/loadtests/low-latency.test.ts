@@ -165,7 +165,15 @@ describe('goals against the two-hop figures', () => {
       partitions: 3,
       idleMeasureSeconds: 10,
       loadAverage: 1.5,
-      tool: { records: 10_000, meanMs: 1.4, p50Ms: 1, p99Ms: 12, p999Ms: 20, recordBytes: 100 },
+      tool: {
+        records: 10_000,
+        meanMs: 1.4,
+        p50Ms: 1,
+        p99Ms: 12,
+        p999Ms: 20,
+        recordBytes: 100,
+        brokerGcPauses: { count: 1, totalMs: 8, longestMs: 8 },
+      },
       twoHop,
       runs: [
         {
@@ -178,6 +186,7 @@ describe('goals against the two-hop figures', () => {
           coresUsed: 0.4,
           cpuMicrosPerRecord: 480,
           idleCoresUsed: 0.0123,
+          brokerGcPauses: { count: 3, totalMs: 27, longestMs: 9.3 },
           goals: goalVerdicts(latency(7.5, 30), twoHop),
         },
         {
@@ -202,13 +211,14 @@ describe('goals against the two-hop figures', () => {
     };
     const markdown = lowLatencyMarkdown(result);
     expect(markdown).toContain(
-      '| full service, loops auto | 7.50 | 30.0 | 60.0 | 90.0 | 3.75× | 1.25× | **not met** | met | 0.40 | 480 µs | 0.012 | 8.50 | 31.0 |',
+      '| full service, loops auto | 7.50 | 30.0 | 60.0 | 90.0 | 3.75× | 1.25× | **not met** | met | 0.40 | 480 µs | 0.012 | 3 (27.0 ms, longest 9.30) | 8.50 | 31.0 |',
     );
+    expect(markdown).toContain("During the tool's run it paused 1 time, 8.00 ms in all.");
     expect(markdown).toContain('over 10 s with no load at all');
-    // A result recorded before latency from the send call, CPU and idle CPU were kept: judged, and shown,
-    // from the schedule.
+    // A result recorded before latency from the send call, CPU, idle CPU and the broker's pauses were
+    // kept: judged, and shown, from the schedule.
     expect(markdown).toContain(
-      '| bare kafkajs pipe | 3.00 | 20.0 | 40.0 | 60.0 | 1.50× | 0.83× | met | met | n/a | n/a | n/a | 3.00 | 20.0 |',
+      '| bare kafkajs pipe | 3.00 | 20.0 | 40.0 | 60.0 | 1.50× | 0.83× | met | met | n/a | n/a | n/a | n/a | 3.00 | 20.0 |',
     );
     expect(lowLatencyTargetRows(result)[0]).toContain('p50 3.75× (7.50 ms vs 2.00)');
     expect(markdown).toContain('2 ms p50 and 24 ms p99');
