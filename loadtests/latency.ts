@@ -5,7 +5,7 @@
  * loadtests/results/low-latency.json and prints its BENCHMARKS.md section.
  */
 import { ensureBroker, harnessKafka } from './lib/broker.js';
-import { brokerGcPauses, localBrokerGcLog } from './lib/broker-gc.js';
+import { localBrokerGcLog, readBrokerGcPauses } from './lib/broker-gc.js';
 import { IDLE_MEASURE_SECONDS, idleCores } from './lib/idle-cost.js';
 import {
   goalVerdicts,
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     const gcLog = localBrokerGcLog(options.brokers);
     const toolStartedAt = Date.now();
     const hop = await runEndToEndLatencyTool(context.kafka, options.brokers, TOOL_RECORDS, TOOL_RECORD_BYTES);
-    const toolPauses = brokerGcPauses(gcLog, toolStartedAt, Date.now());
+    const toolPauses = readBrokerGcPauses(gcLog, toolStartedAt, Date.now());
     const twoHop = twoHops(hop);
     const runs: LowLatencyResult['runs'] = [];
     for (const { target, loops } of TARGETS) {
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
         setup,
       );
       const window = run.measuredEpochMs;
-      const pauses = window && brokerGcPauses(gcLog, window.start, window.end);
+      const pauses = window && readBrokerGcPauses(gcLog, window.start, window.end);
       const steady: SteadyRun = {
         target,
         loops,

@@ -72,7 +72,7 @@ export function localBrokerGcLog(brokers: readonly string[]): string | undefined
 }
 
 /** Reads the log anew at each call: it grows while the benchmark runs. */
-export function brokerGcPauses(
+export function readBrokerGcPauses(
   path: string | undefined,
   startMs: number,
   endMs: number,

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  brokerGcPauses,
   localBrokerGcLog,
   parseGcPauses,
   pausesBetween,
+  readBrokerGcPauses,
 } from '../../loadtests/lib/broker-gc.js';
 
-/** What the local broker's JVM (Temurin 17, G1) wrote with -Xlog:gc:…:time,uptime, plus a remark and a cleanup. */
+/** What the local broker's JVM (Java 17, G1) wrote with -Xlog:gc:…:time,uptime, plus a remark and a cleanup. */
 const GC_LOG = [
   '[2026-12-04T09:46:54.602+0000][0.004s] Using G1',
   '[2026-12-04T09:46:55.306+0000][0.708s] GC(0) Pause Young (Normal) (G1 Evacuation Pause) 52M->8M(1024M) 11.471ms',
@@ -68,14 +68,14 @@ describe('where the log is', () => {
     writeFileSync(path, GC_LOG.split('\n').slice(0, 2).join('\n'));
     expect(localBrokerGcLog(['127.0.0.1:9092'])).toBe(path);
     const window = [at('2026-12-04T09:46:55Z'), at('2026-12-04T09:46:56Z')] as const;
-    expect(brokerGcPauses(path, ...window)?.count).toBe(1);
+    expect(readBrokerGcPauses(path, ...window)?.count).toBe(1);
     writeFileSync(path, GC_LOG);
-    expect(brokerGcPauses(path, ...window)?.count).toBe(4);
+    expect(readBrokerGcPauses(path, ...window)?.count).toBe(4);
   });
 
   it('has none for a broker elsewhere, or for several', () => {
     expect(localBrokerGcLog(['kafka-0.kafka:9092'])).toBeUndefined();
     expect(localBrokerGcLog(['127.0.0.1:9092', '127.0.0.1:9095'])).toBeUndefined();
-    expect(brokerGcPauses(undefined, 0, 1)).toBeUndefined();
+    expect(readBrokerGcPauses(undefined, 0, 1)).toBeUndefined();
   });
 });
