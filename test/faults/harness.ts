@@ -6,7 +6,7 @@
  * violations, dead-lettered records, recovery time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, IHeaders, Kafka, Message } from 'kafkajs';
+import type { Admin, Consumer, IHeaders, Kafka, Message } from 'kafkajs';
 import { fetchTopicEnds, isRetriableKafkaError } from '../../src/kafka/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import type { CardTransaction } from '../../src/sample/index.js';
@@ -374,22 +374,63 @@ export interface PredictionWatcher {
   stop(): Promise<void>;
 }
 
-/** Follows the output topic while a scenario runs, so faults can be timed by progress. */
+/** How long the watcher waits before starting again when the broker is not back yet. */
+const WATCHER_RESTART_MS = 500;
+
+/**
+ * Follows the output topic while a scenario runs, so faults can be timed by progress. It must outlive every
+ * fault the scenario injects: kafkajs restarts a consumer only after a crash it counts as retriable, so
+ * after any other crash the watcher starts a fresh consumer in the same group (its Set ignores what is
+ * read twice). A broker-bounce run once lost its watcher that way while the service had already
+ * predicted and committed every event.
+ */
 export async function watchPredictions(kafka: Kafka, topic: string): Promise<PredictionWatcher> {
   const seen = new Set<string>();
-  const consumer = kafka.consumer({
-    groupId: uniqueName('fault-watcher'),
-    allowAutoTopicCreation: false,
-    readUncommitted: true,
-    maxWaitTimeInMs: 200,
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) seen.add(predictionCodec.decode(message.value).event_id);
-    },
-  });
+  const groupId = uniqueName('fault-watcher');
+  let consumer: Consumer | undefined;
+  let stopped = false;
+
+  const start = async () => {
+    const current = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      readUncommitted: true,
+      maxWaitTimeInMs: 200,
+    });
+    consumer = current;
+    current.on(current.events.CRASH, ({ payload }) => {
+      if (payload.restart || stopped) return;
+      process.stderr.write(
+        `[faults] the prediction watcher crashed (${payload.error.message}); starting it again\n`,
+      );
+      void current
+        .disconnect()
+        .catch(() => undefined)
+        .then(startUntilRunning);
+    });
+    await current.connect();
+    await current.subscribe({ topics: [topic], fromBeginning: true });
+    await current.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) seen.add(predictionCodec.decode(message.value).event_id);
+      },
+    });
+  };
+  const startUntilRunning = async () => {
+    while (!stopped) {
+      try {
+        await start();
+        // Stopped while this start was under way: its consumer is the one left to disconnect.
+        if (stopped) await consumer?.disconnect();
+        return;
+      } catch {
+        await consumer?.disconnect().catch(() => undefined);
+        await sleep(WATCHER_RESTART_MS);
+      }
+    }
+  };
+
+  await start();
   return {
     distinct: () => seen.size,
     async waitForDistinct(count, timeoutMs) {
@@ -401,7 +442,10 @@ export async function watchPredictions(kafka: Kafka, topic: string): Promise<Pre
         await sleep(50);
       }
     },
-    stop: () => consumer.disconnect(),
+    stop: async () => {
+      stopped = true;
+      await consumer?.disconnect();
+    },
   };
 }
 
