@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { StreamscoreError } from '../errors/index.js';
 import { registerConfig } from './commands/config.js';
+import { registerDeadLetters } from './commands/deadletters.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExperiments } from './commands/experiments.js';
 import { registerModels } from './commands/models.js';
@@ -24,6 +25,7 @@ for (const register of [
   registerModels,
   registerDemo,
   registerExperiments,
+  registerDeadLetters,
   registerConfig,
 ]) {
   register(program);

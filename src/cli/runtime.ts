@@ -19,6 +19,17 @@ export function createRuntime(options: GlobalOptions, overrides?: ConfigInput): 
 }
 
 /**
+ * For a command whose stdout is its report: logs go to stderr, and kafkajs's info lines (connecting,
+ * joining, stopping) are noise beside a report, so the default level shows warnings and worse; debug and
+ * trace still apply.
+ */
+export function createReportRuntime(options: GlobalOptions): Runtime {
+  const config = loadConfig({ file: options.config });
+  const level = config.log.level === 'info' ? 'warn' : config.log.level;
+  return { config, logger: createLogger({ ...config.log, level }, process.stderr) };
+}
+
+/**
  * Runs `stop` on the first SIGINT or SIGTERM and exits when it settles; a second signal exits at once,
  * for the operator who really means it.
  */

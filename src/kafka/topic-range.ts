@@ -1,5 +1,6 @@
 /**
- * Reading what a topic holds between two timestamps, for tools that look back (the experiments report).
+ * Reading what a topic holds between two timestamps, for tools that look back (the experiments report, the
+ * dead-letter report and replay).
  * Each partition starts at its first offset at or after `fromMs` (ListOffsets by timestamp) and is read up
  * to its end offset as of the call; records are passed on when their timestamp falls in [fromMs, toMs),
  * since CreateTime need not grow with the offset. The consumer is read_committed, in a group of its own
@@ -22,6 +23,11 @@ export interface TopicRange {
   toMs?: number | undefined;
   /** Each record in range, in offset order within its partition. */
   onRecord(record: InputRecord, partition: number): void;
+  /**
+   * Awaited after each fetched batch's records were passed on, before the next batch is read: where a
+   * caller writes what the batch gave it, reading waits for the writing.
+   */
+  onBatchRead?(): Promise<void>;
   /** How long reading may go without reaching a partition's end before it gives up (default 60 s). */
   stallTimeoutMs?: number;
 }
@@ -92,6 +98,11 @@ export async function readTopicRange(
           range.onRecord(message, batch.partition);
           passed += 1;
         }
+        // The caller's failure ends the read: kafkajs would retry the batch, and pass its records on again.
+        await range.onBatchRead?.().catch((error: unknown) => {
+          remaining.clear();
+          fail(error);
+        });
       },
     });
     for (const { partition, start } of spans) {

@@ -26,7 +26,15 @@ export {
   type ScoringStatusCode,
   type ScoringStatusSymbol,
 } from './comparisons.js';
-export { DeadLetterHeaders, type RecordOrigin, toDeadLetter } from './dead-letters.js';
+export {
+  DeadLetterHeaders,
+  type DeadLetterOrigin,
+  fromDeadLetter,
+  REPLAYED_FROM_HEADER,
+  type RecordOrigin,
+  readDeadLetter,
+  toDeadLetter,
+} from './dead-letters.js';
 export {
   blankPrediction,
   type Prediction,

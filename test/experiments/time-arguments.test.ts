@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { parseTimeArgument } from '../../src/cli/commands/experiments.js';
+import { parseTimeArgument } from '../../src/cli/time-range.js';
 
 describe('report time arguments', () => {
   it('reads a time ago in seconds, minutes, hours or days', () => {

@@ -4,10 +4,8 @@
  * flowing at once their rows share inference calls, and exactly the poison records are dead-lettered; at low
  * traffic a lone poison record is dead-lettered too, and its partition moves on.
  */
-import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
-import { fetchTopicEnds } from '../../src/kafka/index.js';
 import { DeadLetterHeaders } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
@@ -19,9 +17,9 @@ import {
   eventually,
   type ReadRecord,
   readRecords,
+  recordsIn,
   testKafka,
   uniqueName,
-  withAdmin,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
 import { serviceTestConfig } from '../support/service.js';
@@ -32,12 +30,6 @@ const PARTITIONS = 3;
 const POISON_AMOUNT_MINOR = 7_300_000_000;
 /** The out-of-range index onnxruntime's message quotes for a poison record: amount_minor × 1e-8. */
 const LOOKUP_INDEX = 73;
-
-/** Records in a topic: its partitions' end offsets added up (nothing here writes transactionally). */
-async function recordsIn(client: Kafka, topic: string): Promise<number> {
-  const offsets = await withAdmin(client, (admin) => fetchTopicEnds(admin, topic));
-  return offsets.reduce((sum, { high }) => sum + Number(high), 0);
-}
 
 async function produce(events: readonly { event: CardTransaction; partition: number }[], topic: string) {
   const producer = await connectedProducer(kafka);

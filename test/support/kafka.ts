@@ -23,6 +23,12 @@ export async function withAdmin<T>(kafka: Kafka, use: (admin: Admin) => Promise<
   }
 }
 
+/** Records in a topic written without transactions: its partitions' end offsets added up. */
+export async function recordsIn(kafka: Kafka, topic: string): Promise<number> {
+  const ends = await withAdmin(kafka, (admin) => fetchTopicEnds(admin, topic));
+  return ends.reduce((sum, { high }) => sum + Number(high), 0);
+}
+
 // The benchmarks' creation, through the product's leader wait (src/kafka/topics.ts).
 export { createTopics } from '../../loadtests/lib/broker.js';
 
