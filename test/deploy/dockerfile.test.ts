@@ -3,10 +3,10 @@
  * there. The build stage's `npm ci` runs package.json's postinstall, which needs every module it imports
  * copied before it; the final stage must hold every file the service reads from its package by default.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, posix, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, packagePath } from '../../src/config/index.js';
+import { packagePath } from '../../src/config/index.js';
+import { covers, filesReadAtRunTime, postinstallModules } from './support/package-contents.js';
 
 interface Stage {
   name: string;
@@ -36,54 +36,19 @@ function stages(): Stage[] {
   return parsed;
 }
 
-/** Whether a COPY source (a file, a folder, or a pattern with `*` in its last part) brings in `file`. */
-function brings(source: string, file: string): boolean {
-  if (source.includes('*')) {
-    const pattern = new RegExp(`^${source.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}$`);
-    return pattern.test(file);
-  }
-  return file === source || file.startsWith(`${source}/`);
-}
-
-const copied = (stage: Stage, file: string) => stage.copies.some(({ source }) => brings(source, file));
-
-/** The repository files a script needs: itself and, transitively, the local modules it imports. */
-function scriptModules(script: string): string[] {
-  const found = new Set<string>();
-  const visit = (file: string) => {
-    if (found.has(file)) return;
-    found.add(file);
-    const text = readFileSync(packagePath(file), 'utf8');
-    for (const [, specifier] of text.matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
-      visit(posix.normalize(posix.join(posix.dirname(file), specifier!)));
-    }
-  };
-  visit(script);
-  return [...found];
-}
-
-function sourceFiles(folder: string): string[] {
-  return readdirSync(packagePath(folder), { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.ts'))
-    .map((name) => join(folder, name));
-}
+const copied = (stage: Stage, file: string) => stage.copies.some(({ source }) => covers(source, file));
 
 describe('deploy/Dockerfile', () => {
   const [build, final] = stages();
 
   it('copies every module of the postinstall script before npm ci runs it', () => {
-    const packageJson = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as {
-      scripts: { postinstall: string };
-    };
-    const script = /^node (\S+\.mjs)$/.exec(packageJson.scripts.postinstall)?.[1];
-    expect(script).toBeDefined();
     const install = build!.instructions.findIndex((line) => line.startsWith('RUN npm ci'));
     expect(install).toBeGreaterThan(0);
     const beforeInstall = {
       ...build!,
       copies: build!.copies.filter(({ before }) => before.length < install),
     };
-    const modules = scriptModules(script!);
+    const modules = postinstallModules();
     expect(modules.length).toBeGreaterThan(1);
     expect(modules.filter((file) => !copied(beforeInstall, file))).toEqual([]);
   });
@@ -95,22 +60,8 @@ describe('deploy/Dockerfile', () => {
   });
 
   it('puts every file the service reads from its package by default into the image', () => {
-    const config = loadConfig({ env: {} });
-    const read = new Set<string>();
-    for (const file of sourceFiles('src')) {
-      const text = readFileSync(packagePath(file), 'utf8');
-      for (const [, path] of text.matchAll(/packagePath\('([^']+)'\)/g)) read.add(path!);
-    }
-    // The default repository is `models`; the image holds the default model's folder of it.
-    read.delete('models');
-    const repository = relative(packagePath(''), config.model.repository);
-    read.add(`${repository}/${config.model.name}`);
-    expect(read.size).toBeGreaterThan(5);
-    expect([...read].filter((file) => !copied(final!, file))).toEqual([]);
-    // The schema files themselves, not only their folder: the configured input and output schemas.
-    for (const schema of [config.input.schema, config.output.schema]) {
-      expect(copied(final!, relative(packagePath(''), schema))).toBe(true);
-      expect(dirname(schema)).toBe(packagePath('schemas'));
-    }
+    const read = filesReadAtRunTime();
+    expect(read).toEqual(expect.arrayContaining(['schemas/card-transaction.avsc', 'models/fraud-gbm']));
+    expect(read.filter((file) => !copied(final!, file))).toEqual([]);
   });
 });
