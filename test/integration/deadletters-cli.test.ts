@@ -3,13 +3,10 @@
  * broker, reading a dead-letter topic of records set aside with the service's own `toDeadLetter` (two input
  * topics, two reason codes, two times, one record that is no dead letter) and publishing them again.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Message } from 'kafkajs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ReplayResult } from '../../src/cli/commands/deadletters.js';
 import type { DeadLettersReport } from '../../src/cli/dead-letter-tally.js';
-import { packagePath } from '../../src/config/index.js';
 import { BadRecordError } from '../../src/errors/index.js';
 import type { InputRecord } from '../../src/kafka/index.js';
 import { REPLAYED_FROM_HEADER, toDeadLetter } from '../../src/routing/index.js';
@@ -22,6 +19,7 @@ import {
   testKafka,
   uniqueName,
 } from '../support/kafka.js';
+import { runStreamscore } from '../support/processes.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
@@ -82,16 +80,13 @@ function deadLetter(dropped: Dropped): Message {
   return { key, value, headers: headers as NonNullable<Message['headers']>, timestamp: String(dropped.at) };
 }
 
-const cli = ['--import', 'tsx', packagePath('src/cli/main.ts'), 'deadletters'];
 const env = {
   ...process.env,
   STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
   STREAMSCORE_INPUT_TOPIC: transactions,
   STREAMSCORE_LOG_LEVEL: 'warn',
 };
-const run = promisify(execFile);
-const streamscore = (...args: string[]) =>
-  run(process.execPath, [...cli, ...args], { env, cwd: packagePath('') });
+const streamscore = (...args: string[]) => runStreamscore(['deadletters', ...args], env);
 async function json<T>(...args: string[]): Promise<T> {
   const { stdout } = await streamscore(...args, '--json');
   return JSON.parse(stdout) as T;

@@ -4,8 +4,6 @@
  * version replaces it, and `streamscore deadletters replay` sends them back to the running service, which
  * scores them with the new version and dead-letters nothing more.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
@@ -21,6 +19,7 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { MODEL_V1, publishVersion, temporaryRepository } from '../support/repository.js';
 import { serviceTestConfig } from '../support/service.js';
 
@@ -28,7 +27,6 @@ const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
 const POISON_FIXTURE = packagePath('test/fixtures/models/fraud-poison/1');
 const POISON_AMOUNT_MINOR = 7_300_000_000;
-const run = promisify(execFile);
 
 describe('dead letters replayed once their cause is fixed', () => {
   const input = uniqueName('replay-transactions');
@@ -79,27 +77,12 @@ describe('dead letters replayed once their cause is fixed', () => {
       await eventually(() => service.deployments.controller.plan().champion === 'fraud-poison@2', 30_000),
     ).toBe(true);
 
-    const { stdout } = await run(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        packagePath('src/cli/main.ts'),
-        'deadletters',
-        'replay',
-        '--code',
-        'INFERENCE_RECORD_FAILED',
-      ],
-      {
-        cwd: packagePath(''),
-        env: {
-          ...process.env,
-          STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
-          STREAMSCORE_INPUT_TOPIC: input,
-          STREAMSCORE_LOG_LEVEL: 'warn',
-        },
-      },
-    );
+    const { stdout } = await runStreamscore(['deadletters', 'replay', '--code', 'INFERENCE_RECORD_FAILED'], {
+      ...process.env,
+      STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
+      STREAMSCORE_INPUT_TOPIC: input,
+      STREAMSCORE_LOG_LEVEL: 'warn',
+    });
     expect(stdout).toContain(`published ${poisonIds.size} to ${input}`);
 
     const predictions = (await readRecords(kafka, output, events.length, 60_000)).map(({ message }) =>

@@ -4,16 +4,14 @@
  * times (3 h, 2 h and 20 min ago), one undecodable record, and an aborted transaction; the printed figures
  * must equal the ones worked out by hand below, for the whole topic and for --from/--to ranges.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Message } from 'kafkajs';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExperimentsReport } from '../../src/cli/commands/experiments.js';
-import { packagePath } from '../../src/config/index.js';
 import type { Figures, PairSummary } from '../../src/experiments/index.js';
 import type { InputRecord, OutputRecord } from '../../src/kafka/index.js';
 import { type ChallengerScores, createComparisonEncoder, ScoringStatus } from '../../src/routing/index.js';
 import { connectedProducer, createTopics, testKafka, uniqueName } from '../support/kafka.js';
+import { runStreamscore } from '../support/processes.js';
 
 const { OK, TIMEOUT, ERROR, SHED } = ScoringStatus;
 const HOUR = 3_600_000;
@@ -140,11 +138,8 @@ const hgbFigures: Figures = {
   psi: psi({ 0: 1 }, { 3: 1 }),
 };
 
-const cli = ['--import', 'tsx', packagePath('src/cli/main.ts'), 'experiments', 'report'];
 const env = { ...process.env, STREAMSCORE_KAFKA_BROKERS: brokers.join(','), STREAMSCORE_LOG_LEVEL: 'warn' };
-const run = promisify(execFile);
-const report = async (...args: string[]) =>
-  run(process.execPath, [...cli, ...args], { env, cwd: packagePath('') });
+const report = (...args: string[]) => runStreamscore(['experiments', 'report', ...args], env);
 async function reportJson(...args: string[]): Promise<ExperimentsReport> {
   const { stdout } = await report('--topic', topic, '--json', ...args);
   return JSON.parse(stdout) as ExperimentsReport;

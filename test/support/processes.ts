@@ -193,9 +193,23 @@ export function errorLogs(service: ServiceProcess): LogLine[] {
   return service.logs.filter((line) => typeof line.level === 'number' && line.level >= 50);
 }
 
-// ---------------------------------------------------------------------------------------------- broker
-
 const run = promisify(execFile);
+
+/**
+ * One `streamscore <args>` command run to its end as a separate process from the TypeScript sources, as an
+ * operator runs it; rejects with its stdout, stderr and exit code when it fails.
+ */
+export function runStreamscore(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args], {
+    env,
+    cwd: packagePath(''),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- broker
 
 function localPort(brokers: readonly string[]): string {
   const [host, port] = (brokers[0] ?? '').split(':');
