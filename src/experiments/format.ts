@@ -33,20 +33,29 @@ const LABEL_WIDTH = Math.max(...ROWS.map(([label]) => label.length)) + 2;
 const VALUE_WIDTH = 14;
 const describe = ({ variant, model, version }: PairMember) => `${variant} ${model}@${version}`;
 
+/** One pair's figures, a column per span (`[label, figures]`), under a line naming the pair. */
+export function formatPair(
+  pair: { champion: PairMember; challenger: PairMember },
+  columns: readonly (readonly [label: string, figures: Figures])[],
+): string {
+  const cells = (read: (figures: Figures) => string) =>
+    columns.map(([, figures]) => read(figures).padStart(VALUE_WIDTH)).join('');
+  return [
+    `champion ${describe(pair.champion)}  vs  challenger ${describe(pair.challenger)}`,
+    `${''.padEnd(LABEL_WIDTH)}${columns.map(([label]) => label.padStart(VALUE_WIDTH)).join('')}`,
+    ...ROWS.map(([label, read]) => `${label.padEnd(LABEL_WIDTH)}${cells(read)}`),
+  ].join('\n');
+}
+
 /** `totalLabel` names what the total covers: "since start" for a service, the range for a report. */
 export function formatSummary(summary: ExperimentsSummary, totalLabel: string): string {
   if (summary.pairs.length === 0) return 'no comparisons\n';
   const windowLabel = `last ${summary.windowMs / 1000} s`;
-  const blocks = summary.pairs.map(({ champion, challenger, total, window }) => {
-    const lines = [
-      `champion ${describe(champion)}  vs  challenger ${describe(challenger)}`,
-      `${''.padEnd(LABEL_WIDTH)}${totalLabel.padStart(VALUE_WIDTH)}${windowLabel.padStart(VALUE_WIDTH)}`,
-      ...ROWS.map(
-        ([label, read]) =>
-          `${label.padEnd(LABEL_WIDTH)}${read(total).padStart(VALUE_WIDTH)}${read(window).padStart(VALUE_WIDTH)}`,
-      ),
-    ];
-    return lines.join('\n');
-  });
+  const blocks = summary.pairs.map((pair) =>
+    formatPair(pair, [
+      [totalLabel, pair.total],
+      [windowLabel, pair.window],
+    ]),
+  );
   return `${blocks.join('\n\n')}\n`;
 }

@@ -5,7 +5,7 @@ export {
   type PairMember,
   type PairSummary,
 } from './figures.js';
-export { formatSummary } from './format.js';
+export { formatPair, formatSummary } from './format.js';
 export { registerExperimentMetrics } from './metrics.js';
 export { PSI_EMPTY_BIN_SHARE, populationStabilityIndex, psiBin } from './psi.js';
 export type { Figures } from './tally.js';

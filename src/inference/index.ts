@@ -17,3 +17,4 @@ export {
   versionId,
 } from './pool.js';
 export { createScoringSession, type ScoringSession, type SessionOptions } from './session.js';
+export { zeroSubnormalWeights } from './subnormal.js';

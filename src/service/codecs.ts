@@ -89,15 +89,55 @@ async function readerSchema(config: Config, registry: RegistryClient | undefined
   return { type: parseAvroSchema(found.schema, origin), origin: `${origin} (id ${found.id})` };
 }
 
+async function inputDecoder(config: Config, registry: RegistryClient | undefined) {
+  const reader = await readerSchema(config, registry);
+  const decoder =
+    registry && config.input.format === 'confluent'
+      ? createConfluentDecoder<DecodedRecord>(reader.type, registry)
+      : createAvroCodec<DecodedRecord>(reader.type);
+  return { decoder, origin: reader.origin };
+}
+
+function decoderFor<T>(
+  registry: RegistryClient | undefined,
+  schemaPath: string,
+  format: 'avro' | 'confluent',
+): RecordDecoder<T> {
+  const type = loadAvroSchema(schemaPath);
+  return registry && format === 'confluent'
+    ? createConfluentDecoder<T>(type, registry)
+    : createAvroCodec<T>(type);
+}
+
+/** What a command reading the input side needs: events decoded as serve decodes them, and labels. */
+export interface InputReaders {
+  input: RecordDecoder<DecodedRecord>;
+  labels: RecordDecoder<GroundTruthLabel>;
+  close(): void;
+}
+
+/** The input-side decoders alone: no output schema is registered or looked up. */
+export async function openInputReaders(config: Config): Promise<InputReaders> {
+  const registry = config.input.format === 'confluent' ? openRegistry(config) : undefined;
+  try {
+    const { decoder } = await inputDecoder(config, registry);
+    return {
+      input: decoder,
+      labels: decoderFor<GroundTruthLabel>(registry, LABEL_SCHEMA_PATH, config.input.format),
+      close: () => registry?.close(),
+    };
+  } catch (error) {
+    registry?.close();
+    throw error;
+  }
+}
+
 export async function openCodecs(config: Config, logger: Logger): Promise<ServiceCodecs> {
   const usesRegistry = config.input.format === 'confluent' || config.output.format === 'confluent';
   const registry = usesRegistry ? openRegistry(config) : undefined;
   try {
-    const reader = await readerSchema(config, registry);
-    const input =
-      registry && config.input.format === 'confluent'
-        ? createConfluentDecoder<DecodedRecord>(reader.type, registry)
-        : createAvroCodec<DecodedRecord>(reader.type);
+    const reader = await inputDecoder(config, registry);
+    const input = reader.decoder;
     const wireFormat = registry && config.output.format === 'confluent' ? registry : undefined;
     const ids: Record<string, number> = {};
     // One after the other, so that a missing subject is always reported in the same order.
@@ -127,18 +167,12 @@ export async function openCodecs(config: Config, logger: Logger): Promise<Servic
         ? await encoderFor<MonitoringEvent>(settings.topic, MONITORING_EVENT_SCHEMA_PATH, 'monitoring')
         : undefined;
     if (wireFormat) logger.info(ids, 'output schemas registered');
-    const decoderFor = <T>(schemaPath: string, format: 'avro' | 'confluent'): RecordDecoder<T> => {
-      const type = loadAvroSchema(schemaPath);
-      return registry && format === 'confluent'
-        ? createConfluentDecoder<T>(type, registry)
-        : createAvroCodec<T>(type);
-    };
     const groundTruth =
       settings.labelsTopic === ''
         ? undefined
         : {
-            predictions: decoderFor<Prediction>(config.output.schema, config.output.format),
-            labels: decoderFor<GroundTruthLabel>(LABEL_SCHEMA_PATH, config.input.format),
+            predictions: decoderFor<Prediction>(registry, config.output.schema, config.output.format),
+            labels: decoderFor<GroundTruthLabel>(registry, LABEL_SCHEMA_PATH, config.input.format),
           };
     logger.info(
       { input: config.input.format, output: config.output.format, reader: reader.origin },

@@ -11,6 +11,7 @@ import {
   type TimeRangeFlags,
   timeRangeOptions,
 } from '../time-range.js';
+import { registerBacktest } from './backtest.js';
 
 interface ReportFlags extends TimeRangeFlags {
   topic?: string;
@@ -73,7 +74,10 @@ function printHuman(result: ExperimentsReport): void {
 export function registerExperiments(program: Command): void {
   const experiments = program
     .command('experiments')
-    .description('Look at shadow experiments: champion and challengers compared on the same events.');
+    .description(
+      'Look at shadow experiments (champion and challengers compared on the same events), or backtest a ' +
+        'candidate on recorded events before it runs as one.',
+    );
   const reportCommand = experiments
     .command('report')
     .description(
@@ -89,4 +93,5 @@ export function registerExperiments(program: Command): void {
       if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else printHuman(result);
     });
+  registerBacktest(experiments);
 }
