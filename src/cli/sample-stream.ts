@@ -13,7 +13,8 @@ export interface ProduceOptions {
   /** Events per second; as fast as the broker takes them when absent. */
   rate?: number | undefined;
   signal?: AbortSignal;
-  onSent?: (events: readonly CardTransaction[]) => void;
+  /** Awaited after each published chunk, before the next is drawn. */
+  onSent?: (events: readonly CardTransaction[]) => void | Promise<void>;
 }
 
 const TICK_MS = 100;
@@ -45,7 +46,7 @@ export async function produceEvents(
       }
       await publisher.publish(options.topic, records);
       sent += size;
-      options.onSent?.(chunk);
+      await options.onSent?.(chunk);
     }
     if (options.rate !== undefined)
       await sleep(TICK_MS, undefined, { signal: options.signal }).catch(() => undefined);

@@ -1,14 +1,18 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { connectPublisher } from '../../kafka/index.js';
+import { connectPublisher, type Publisher } from '../../kafka/index.js';
+import { LABEL_SCHEMA_PATH } from '../../monitoring/index.js';
 import {
+  type CardTransaction,
   type DriftRule,
   parseDriftRule,
+  type SampleLabel,
+  sampleLabel,
   sampleTransactions,
   seededRandom,
   withDrift,
 } from '../../sample/index.js';
-import { eventEncoder } from '../clients.js';
-import { createRuntime, type GlobalOptions } from '../runtime.js';
+import { eventEncoder, producerEncoder } from '../clients.js';
+import { createRuntime, type GlobalOptions, type Runtime } from '../runtime.js';
 import { produceEvents } from '../sample-stream.js';
 
 export function positiveNumber(text: string): number {
@@ -22,6 +26,40 @@ interface ProduceFlags {
   rate?: number;
   seed: number;
   drift: DriftRule[];
+  labelsTopic?: string;
+  labelShare: number;
+}
+
+function share(text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value <= 1)) throw new InvalidArgumentError('expected a share above 0, at most 1');
+  return value;
+}
+
+/**
+ * Publishes the ground truth of a share of each chunk's events to the labels topic, keyed by event id,
+ * once the chunk's events are published. Its own random stream, so the events are the same with or without.
+ */
+async function labelPublisher(
+  runtime: Runtime,
+  publisher: Publisher,
+  flags: ProduceFlags & { labelsTopic: string },
+): Promise<{ onSent(events: readonly CardTransaction[]): Promise<void>; readonly published: number }> {
+  const encoder = await producerEncoder<SampleLabel>(runtime, flags.labelsTopic, LABEL_SCHEMA_PATH);
+  const random = seededRandom(flags.seed + 2);
+  let published = 0;
+  return {
+    async onSent(events) {
+      const records = events
+        .filter(() => random.chance(flags.labelShare))
+        .map((event) => ({ key: event.event_id, value: encoder.encode(sampleLabel(event, random)) }));
+      await publisher.publish(flags.labelsTopic, records);
+      published += records.length;
+    },
+    get published() {
+      return published;
+    },
+  };
 }
 
 function collectDriftRule(rule: string, rules: DriftRule[]): DriftRule[] {
@@ -50,9 +88,19 @@ export function registerProduce(program: Command): void {
       collectDriftRule,
       [],
     )
+    .option(
+      '--labels-topic <topic>',
+      "also publish each event's ground truth (schemas/label.avsc, keyed by event id), drawn from the process " +
+        'the sample models were trained on, to this topic',
+    )
+    .option('--label-share <share>', 'share of the events labelled, above 0, at most 1', share, 1)
     .action(async (flags: ProduceFlags, command: Command) => {
       const runtime = createRuntime(command.optsWithGlobals<GlobalOptions>());
       const publisher = await connectPublisher(runtime.config.kafka, runtime.logger, 'producer');
+      const { labelsTopic } = flags;
+      const labels = labelsTopic
+        ? await labelPublisher(runtime, publisher, { ...flags, labelsTopic })
+        : undefined;
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
@@ -66,6 +114,7 @@ export function registerProduce(program: Command): void {
           count: flags.count,
           rate: flags.rate,
           signal: abort.signal,
+          ...(labels ? { onSent: labels.onSent } : {}),
         },
       );
       await publisher.disconnect();
@@ -74,5 +123,11 @@ export function registerProduce(program: Command): void {
         { events: sent, seconds: Number(seconds.toFixed(2)), topic: runtime.config.input.topic },
         `published ${sent} events (${Math.round(sent / seconds)}/s)`,
       );
+      if (labels) {
+        runtime.logger.info(
+          { labels: labels.published, topic: labelsTopic },
+          `published ${labels.published} labels to ${labelsTopic}`,
+        );
+      }
     });
 }
