@@ -10,7 +10,7 @@ package main
 //     stores (HashiCorp Vault, Azure Key Vault, GCP and AWS secret managers) are left out, so a chart that
 //     renders them fails here until they are added.
 //   - prometheus-operator pkg/apis/monitoring/v1 (servicemonitor_types.go, types.go): ServiceMonitor, with
-//     the endpoint fields a scrape of the admin port can use.
+//     the endpoint fields a scrape of the admin port can use; (prometheusrule_types.go) PrometheusRule.
 //
 // Kubernetes' own types (label selectors, HPA behaviour, secret key selectors) are used where upstream uses
 // them.
@@ -231,6 +231,37 @@ type TLSConfig struct {
 	CAFile             string                    `json:"caFile,omitempty"`
 	CertFile           string                    `json:"certFile,omitempty"`
 	KeyFile            string                    `json:"keyFile,omitempty"`
+}
+
+// PrometheusRule is monitoring.coreos.com/v1 PrometheusRule.
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Spec              PrometheusRuleSpec `json:"spec"`
+}
+
+type PrometheusRuleSpec struct {
+	Groups []RuleGroup `json:"groups,omitempty"`
+}
+
+type RuleGroup struct {
+	Name                    string            `json:"name"`
+	Labels                  map[string]string `json:"labels,omitempty"`
+	Interval                *string           `json:"interval,omitempty"`
+	QueryOffset             *string           `json:"query_offset,omitempty"`
+	Rules                   []Rule            `json:"rules,omitempty"`
+	PartialResponseStrategy string            `json:"partial_response_strategy,omitempty"`
+	Limit                   *int              `json:"limit,omitempty"`
+}
+
+type Rule struct {
+	Record        string             `json:"record,omitempty"`
+	Alert         string             `json:"alert,omitempty"`
+	Expr          intstr.IntOrString `json:"expr"`
+	For           *string            `json:"for,omitempty"`
+	KeepFiringFor *string            `json:"keep_firing_for,omitempty"`
+	Labels        map[string]string  `json:"labels,omitempty"`
+	Annotations   map[string]string  `json:"annotations,omitempty"`
 }
 
 type SecretOrConfigMap struct {

@@ -23,6 +23,7 @@ var kinds = map[string]func() interface{}{
 	"v1/PersistentVolumeClaim":                func() interface{} { return &corev1.PersistentVolumeClaim{} },
 	"policy/v1/PodDisruptionBudget":           func() interface{} { return &policyv1.PodDisruptionBudget{} },
 	"monitoring.coreos.com/v1/ServiceMonitor": func() interface{} { return &ServiceMonitor{} },
+	"monitoring.coreos.com/v1/PrometheusRule": func() interface{} { return &PrometheusRule{} },
 	"keda.sh/v1alpha1/ScaledObject":           func() interface{} { return &ScaledObject{} },
 	"keda.sh/v1alpha1/TriggerAuthentication":  func() interface{} { return &TriggerAuthentication{} },
 }

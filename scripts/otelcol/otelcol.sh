@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build, cache and run a real OpenTelemetry Collector with core components only (OTLP receiver, OTLP/HTTP
 # and debug exporters, batch processor), made by the OpenTelemetry Collector Builder (ocb) from modules on
-# the Go module proxy. No Docker, no release tarball: the one tool it needs is Go.
+# the Go module proxy (scripts/lib/go-tool.sh). No Docker, no release tarball: the one tool it needs is Go.
 #
 #   scripts/otelcol/otelcol.sh fetch|path|run [collector args...]|components|clean|help
 #
@@ -11,8 +11,6 @@ set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
-# shellcheck source=../lib/fetch-lock.sh
-source "$SCRIPT_DIR/../lib/fetch-lock.sh"
 
 # Components and ocb share the collector's release number; the confmap providers are versioned 1.x and
 # released with it (collector 0.162.0 = providers 1.68.0). Newer releases are listed by the module proxy
@@ -21,22 +19,20 @@ source "$SCRIPT_DIR/../lib/fetch-lock.sh"
 OTELCOL_VERSION="${OTELCOL_VERSION:-0.162.0}"
 OTELCOL_PROVIDERS_VERSION="${OTELCOL_PROVIDERS_VERSION:-1.68.0}"
 OTELCOL_CACHE_DIR="${OTELCOL_CACHE_DIR:-$REPO_ROOT/.cache/otelcol}"
+VERSION_DIR="$OTELCOL_CACHE_DIR/$OTELCOL_VERSION"
+
+GO_TOOL=otelcol
+GO_TOOL_SOURCE="$SCRIPT_DIR"
+GO_TOOL_CACHE_DIR="$OTELCOL_CACHE_DIR"
+GO_TOOL_BIN="$VERSION_DIR/otelcol-streamscore"
+# ocb writes the module it builds (go.mod and go.sum included), so the module flags stay the go command's.
+GO_TOOL_MOD_FLAGS=""
 # Go's module and build caches are only needed while building and take over half a gigabyte; kept on
 # request (a rebuild with them is faster, one without them is what CI's clean checkout does anyway).
-OTELCOL_KEEP_GO_CACHES="${OTELCOL_KEEP_GO_CACHES:-false}"
-
-VERSION_DIR="$OTELCOL_CACHE_DIR/$OTELCOL_VERSION"
-BIN="$VERSION_DIR/otelcol-streamscore"
-MARKER="$VERSION_DIR/.fetch-complete"
-GO_DIR="$OTELCOL_CACHE_DIR/go"
-
-log() { printf '[otelcol] %s\n' "$*" >&2; }
-die() {
-  printf '[otelcol] ERROR: %s\n' "$*" >&2
-  exit 1
-}
-now_ms() { date +%s%3N; }
-elapsed() { local ms=$(($(now_ms) - $1)); printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100)); }
+GO_TOOL_KEEP_GO_CACHES="${OTELCOL_KEEP_GO_CACHES:-false}"
+GO_TOOL_BUILD_NOTE="collector $OTELCOL_VERSION: installs ocb, downloads the components, then compiles; minutes on a cold cache"
+# shellcheck source=../lib/go-tool.sh
+source "$SCRIPT_DIR/../lib/go-tool.sh"
 
 manifest() {
   local core="v$OTELCOL_VERSION" providers="v$OTELCOL_PROVIDERS_VERSION"
@@ -66,60 +62,19 @@ EOF
 }
 
 # A cached binary counts only if it was built from this very manifest.
-fingerprint() { manifest | sha256sum | cut -c1-16; }
-fetch_complete() { [[ -x "$BIN" && -f "$MARKER" && "$(cat "$MARKER")" == "$(fingerprint)" ]]; }
+go_tool_fingerprint() { manifest | sha256sum | cut -c1-16; }
 
-# Go's caches live in the cache folder. -modcacherw keeps the module cache deletable with rm -rf;
-# GOTOOLCHAIN=local refuses to download a newer Go behind our back (the modules say which one they need).
-go_env() {
-  export GOMODCACHE="$GO_DIR/mod" GOCACHE="$GO_DIR/build" GOPATH="$GO_DIR/path" GOTOOLCHAIN=local
-  export GOFLAGS="${GOFLAGS:+$GOFLAGS }-modcacherw"
-}
-
-build() {
-  command -v go >/dev/null 2>&1 || die "go not found; it is needed once to build the collector ($BIN)"
-  go_env
-  local tools="$VERSION_DIR/tools"
-  rm -rf "$VERSION_DIR/build" "$BIN" "$MARKER"
-  log "installing ocb (go.opentelemetry.io/collector/cmd/builder v$OTELCOL_VERSION) with $(go version | cut -d' ' -f3)"
+go_tool_build() {
+  local output="$1" tools="$VERSION_DIR/tools"
+  rm -rf "$VERSION_DIR/build"
+  log "installing ocb (go.opentelemetry.io/collector/cmd/builder v$OTELCOL_VERSION)"
   GOBIN="$tools" go install "go.opentelemetry.io/collector/cmd/builder@v$OTELCOL_VERSION" ||
     die "could not install ocb v$OTELCOL_VERSION from the Go module proxy"
   manifest >"$VERSION_DIR/manifest.yaml"
-  log "building the collector (downloads the components, then compiles; minutes on a cold cache)"
   "$tools/builder" --config="$VERSION_DIR/manifest.yaml" ||
     die "ocb could not build the collector (see output above; manifest $VERSION_DIR/manifest.yaml)"
   [[ -x "$VERSION_DIR/build/otelcol-streamscore" ]] || die "ocb finished without writing a binary"
-  mv "$VERSION_DIR/build/otelcol-streamscore" "$BIN"
-  [[ "$OTELCOL_KEEP_GO_CACHES" == true ]] || rm -rf -- "$GO_DIR"
-  fingerprint >"$MARKER"
-}
-
-# ensure_fetched [verbose]
-ensure_fetched() {
-  local verbose="${1:-}"
-  if fetch_complete; then
-    [[ -n "$verbose" ]] && log "collector $OTELCOL_VERSION already built at $BIN; nothing to do"
-    return 0
-  fi
-  lock_fetch "$VERSION_DIR" "collector $OTELCOL_VERSION"
-  if fetch_complete; then # built by whoever held the lock
-    exec {FETCH_LOCK_FD}>&-
-    return 0
-  fi
-  local t0
-  t0="$(now_ms)"
-  build
-  exec {FETCH_LOCK_FD}>&-
-  log "built collector $OTELCOL_VERSION ($(du -h "$BIN" | cut -f1)) in $(elapsed "$t0"); cache $(du -sh "$OTELCOL_CACHE_DIR" | cut -f1)"
-}
-
-cmd_clean() {
-  if [[ -d "$OTELCOL_CACHE_DIR" ]]; then
-    rm -rf -- "$OTELCOL_CACHE_DIR"
-    log "deleted $OTELCOL_CACHE_DIR"
-  else
-    log "nothing to delete ($OTELCOL_CACHE_DIR does not exist)"
-  fi
+  mv "$VERSION_DIR/build/otelcol-streamscore" "$output"
 }
 
 usage() {
@@ -136,30 +91,10 @@ env: OTELCOL_VERSION OTELCOL_PROVIDERS_VERSION OTELCOL_CACHE_DIR OTELCOL_KEEP_GO
 EOF
 }
 
-main() {
-  local cmd="${1:-help}"
-  [[ $# -gt 0 ]] && shift
-  case "$cmd" in
-    fetch) ensure_fetched verbose ;;
-    path)
-      ensure_fetched
-      echo "$BIN"
-      ;;
-    run)
-      ensure_fetched
-      exec "$BIN" "$@"
-      ;;
-    components)
-      ensure_fetched
-      exec "$BIN" components
-      ;;
-    clean) cmd_clean ;;
-    help | -h | --help) usage ;;
-    *)
-      usage >&2
-      exit 64
-      ;;
-  esac
-}
-
-main "$@"
+case "${1:-help}" in
+  components)
+    go_tool_ensure_built
+    exec "$GO_TOOL_BIN" components
+    ;;
+  *) go_tool_main usage "$@" ;;
+esac

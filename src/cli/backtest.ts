@@ -76,6 +76,25 @@ class ModelTally {
     );
   }
 
+  /** A batch's scores by row; rows whose status is not OK were not scored. */
+  add(
+    scores: Float32Array,
+    events: readonly DecodedRecord[],
+    labels: ReadonlyMap<string, KnownLabel> | undefined,
+    statuses?: Uint8Array,
+  ): void {
+    const { threshold } = this.model.session.manifest;
+    for (let row = 0; row < events.length; row++) {
+      if (statuses && statuses[row] !== ScoringStatus.OK) continue;
+      const positive = scores[row]! >= threshold;
+      this.scored += 1;
+      if (positive) this.positives += 1;
+      const event = events[row]!;
+      const known = labels?.get(String(event.event_id));
+      if (known) this.groundTruth.record(positive, Number(event.event_time), known.label, known.labelTime);
+    }
+  }
+
   outcome(withLabels: boolean): ModelOutcome {
     const { manifest } = this.model.session;
     return {
@@ -109,29 +128,6 @@ export function createBacktest(options: {
   let newestMs = 0;
 
   const skip = (code: ErrorCode) => skipped.set(code, (skipped.get(code) ?? 0) + 1);
-
-  const countLabels = (
-    tally: ModelTally,
-    scores: Float32Array,
-    accepted: DecodedRecord[],
-    ok?: Uint8Array,
-  ) => {
-    const { threshold } = tally.model.session.manifest;
-    for (let row = 0; row < accepted.length; row++) {
-      if (ok && ok[row] !== ScoringStatus.OK) continue;
-      const score = scores[row]!;
-      tally.scored += 1;
-      if (score >= threshold) tally.positives += 1;
-      const known = labels?.get(String(accepted[row]!.event_id));
-      if (known)
-        tally.groundTruth.record(
-          score >= threshold,
-          Number(accepted[row]!.event_time),
-          known.label,
-          known.labelTime,
-        );
-    }
-  };
 
   return {
     add(record) {
@@ -171,8 +167,8 @@ export function createBacktest(options: {
       const startedAt = performance.now();
       const candidateScores = await candidate.session.score(candidateRows, count);
       const latencyMs = performance.now() - startedAt;
-      countLabels(tallies.baseline, baselineScores, accepted);
-      countLabels(tallies.candidate, candidateScores, accepted, statuses);
+      tallies.baseline.add(baselineScores, accepted, labels);
+      tallies.candidate.add(candidateScores, accepted, labels, statuses);
       figures.addBatch(
         {
           variant: baseline.variant,
