@@ -4,21 +4,18 @@
  * and are refused with a message naming what is missing otherwise; reads stay open; the token never
  * reaches the service's log.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { packagePath } from '../../src/config/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
 import { createTopics, testKafka, uniqueName } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const run = promisify(execFile);
 const TOKEN = `admin-${Math.random().toString(36).slice(2)}-token`;
 
 describe('the admin API on every address, with a token', () => {
@@ -28,14 +25,7 @@ describe('the admin API on every address, with a token', () => {
   let adminUrl: string;
 
   const streamscore = (env: Record<string, string>, ...args: string[]) =>
-    run(
-      process.execPath,
-      ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args, '--admin-url', adminUrl],
-      {
-        cwd: packagePath(''),
-        env: { ...process.env, ...env },
-      },
-    ).then(
+    runStreamscore([...args, '--admin-url', adminUrl], { ...process.env, ...env }).then(
       ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
       (error: { code: number; stdout: string; stderr: string }) => error,
     );

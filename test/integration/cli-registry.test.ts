@@ -5,18 +5,17 @@
  * the predictions through the registry. Without the registration, serve refuses to start and says how to
  * fix it; `config --show` shows no registry credential.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { readRecords, testKafka, uniqueName } from '../support/kafka.js';
+import { runStreamscore } from '../support/processes.js';
 
 const brokers = inject('kafkaBrokers');
 const registryUrl = inject('registryUrl');
 const kafka = testKafka(brokers);
-const run = promisify(execFile);
 const env = {
   ...process.env,
   STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
@@ -31,7 +30,7 @@ const env = {
 };
 const cli = [...['--import', 'tsx'], packagePath('src/cli/main.ts')];
 const streamscore = (extra: Record<string, string>, ...args: string[]) =>
-  run(process.execPath, [...cli, ...args], { env: { ...env, ...extra }, cwd: packagePath('') });
+  runStreamscore(args, { ...env, ...extra });
 
 async function latestId(subject: string): Promise<number> {
   const response = await fetch(`${registryUrl}/subjects/${subject}/versions/latest`);

@@ -2,16 +2,15 @@
  * The commands a user types, as separate processes on the real broker: create the topics, publish
  * sample events, run the service, read the predictions back, and stop the service with SIGTERM.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { uniqueName } from '../support/kafka.js';
+import { runStreamscore } from '../support/processes.js';
 
 const brokers = inject('kafkaBrokers');
-const run = promisify(execFile);
 const env = {
   ...process.env,
   STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
@@ -21,8 +20,7 @@ const env = {
   STREAMSCORE_LOG_LEVEL: 'warn',
 };
 const cli = [...['--import', 'tsx'], packagePath('src/cli/main.ts')];
-const streamscore = (...args: string[]) =>
-  run(process.execPath, [...cli, ...args], { env, cwd: packagePath('') });
+const streamscore = (...args: string[]) => runStreamscore(args, env);
 
 describe('command line', () => {
   let service: ChildProcess | undefined;

@@ -4,10 +4,7 @@
  * and switch the champion at batch boundaries under a continuous exactly-once stream, losing and
  * duplicating nothing.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type Comparison, loadComparisonCodec } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
@@ -22,17 +19,14 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { MODEL_V1, MODEL_V2, publishVersion, temporaryRepository } from '../support/repository.js';
 import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const comparisonCodec = loadComparisonCodec();
 const kafka = testKafka(brokers);
-const run = promisify(execFile);
-const streamscore = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args], {
-    cwd: packagePath(''),
-  });
+const streamscore = (...args: string[]) => runStreamscore(args);
 
 describe('deployment decisions shared through the control topic', () => {
   const input = uniqueName('deploy-transactions');

@@ -2,11 +2,8 @@
  * A new model version goes live under a continuous stream without losing or duplicating a prediction,
  * and the operator rolls it back with one command.
  */
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { packagePath } from '../../src/config/index.js';
 import type { Prediction } from '../../src/routing/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
@@ -20,17 +17,14 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { referenceScores } from '../support/reference.js';
 import { MODEL_V1, MODEL_V2, publishVersion, temporaryRepository } from '../support/repository.js';
 import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const run = promisify(execFile);
-const streamscore = (...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args], {
-    cwd: packagePath(''),
-  });
+const streamscore = (...args: string[]) => runStreamscore(args);
 
 interface Received {
   partition: number;

@@ -6,11 +6,9 @@
  * authenticate stops the start with a message naming the setting to check, while no secret reaches any
  * log line.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type ConfigInput, packagePath } from '../../src/config/index.js';
+import type { ConfigInput } from '../../src/config/index.js';
 import { type CardTransaction, sampleTransactions } from '../../src/sample/index.js';
 import { type RunningService, startService } from '../../src/service/index.js';
 import {
@@ -24,6 +22,7 @@ import {
   withAdmin,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
@@ -35,7 +34,6 @@ if (!secure) {
 }
 const kafka = testKafka(brokers);
 const password = readFileSync(secure.passwordFile, 'utf8').trim();
-const run = promisify(execFile);
 /** Every line any service in this file logged, at debug level: none may hold a secret. */
 const allLines: Record<string, unknown>[] = [];
 
@@ -113,20 +111,17 @@ describe.each([
 describe('a command over SASL_SSL with its password from a file', () => {
   it('creates the topics through the secure listener', async () => {
     const input = uniqueName('cli-secure-transactions');
-    await run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), 'topics', 'create'], {
-      cwd: packagePath(''),
-      env: {
-        ...process.env,
-        STREAMSCORE_KAFKA_BROKERS: secure.saslSsl,
-        STREAMSCORE_KAFKA_SSL: 'true',
-        STREAMSCORE_KAFKA_SSL_CA_FILE: secure.caFile,
-        STREAMSCORE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-        STREAMSCORE_KAFKA_SASL_USERNAME: secure.username,
-        STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: secure.passwordFile,
-        STREAMSCORE_INPUT_TOPIC: input,
-        STREAMSCORE_OUTPUT_TOPIC: uniqueName('cli-secure-predictions'),
-        STREAMSCORE_LOG_LEVEL: 'warn',
-      },
+    await runStreamscore(['topics', 'create'], {
+      ...process.env,
+      STREAMSCORE_KAFKA_BROKERS: secure.saslSsl,
+      STREAMSCORE_KAFKA_SSL: 'true',
+      STREAMSCORE_KAFKA_SSL_CA_FILE: secure.caFile,
+      STREAMSCORE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      STREAMSCORE_KAFKA_SASL_USERNAME: secure.username,
+      STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: secure.passwordFile,
+      STREAMSCORE_INPUT_TOPIC: input,
+      STREAMSCORE_OUTPUT_TOPIC: uniqueName('cli-secure-predictions'),
+      STREAMSCORE_LOG_LEVEL: 'warn',
     });
     const topics = await withAdmin(kafka, (admin) => admin.listTopics());
     expect(topics).toContain(input);
@@ -200,19 +195,12 @@ describe('secrets', () => {
   });
 
   it('appear nowhere in config --show', async () => {
-    const { stdout } = await run(
-      process.execPath,
-      ['--import', 'tsx', packagePath('src/cli/main.ts'), 'config', '--show'],
-      {
-        cwd: packagePath(''),
-        env: {
-          ...process.env,
-          STREAMSCORE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
-          STREAMSCORE_KAFKA_SASL_USERNAME: secure.username,
-          STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: secure.passwordFile,
-        },
-      },
-    );
+    const { stdout } = await runStreamscore(['config', '--show'], {
+      ...process.env,
+      STREAMSCORE_KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      STREAMSCORE_KAFKA_SASL_USERNAME: secure.username,
+      STREAMSCORE_KAFKA_SASL_PASSWORD_FILE: secure.passwordFile,
+    });
     expect(stdout).not.toContain(password);
     expect(JSON.parse(stdout).kafka.saslPassword).toBe('***');
   });

@@ -6,11 +6,9 @@
  * the predictions: the online figures equal an offline computation over the same predictions and labels,
  * across a restart of the service half-way through the labels.
  */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createAvroCodec, loadAvroSchema } from '../../src/codec/index.js';
-import { type Config, packagePath } from '../../src/config/index.js';
+import type { Config } from '../../src/config/index.js';
 import {
   type GroundTruthLabel,
   LABEL_SCHEMA_PATH,
@@ -30,11 +28,11 @@ import {
   uniqueName,
 } from '../support/kafka.js';
 import { capturingLogger } from '../support/logs.js';
+import { runStreamscore } from '../support/processes.js';
 import { serviceTestConfig } from '../support/service.js';
 
 const brokers = inject('kafkaBrokers');
 const kafka = testKafka(brokers);
-const run = promisify(execFile);
 const monitoringCodec = createAvroCodec<MonitoringEvent>(loadAvroSchema(MONITORING_EVENT_SCHEMA_PATH));
 const labelCodec = createAvroCodec<GroundTruthLabel>(loadAvroSchema(LABEL_SCHEMA_PATH));
 
@@ -53,7 +51,6 @@ const topics = {
 };
 const labelsTopic = `${topics.input}.labels`;
 const monitoringTopic = `${topics.output}.monitoring`;
-const cli = [...['--import', 'tsx'], packagePath('src/cli/main.ts')];
 const cliEnv = {
   ...process.env,
   STREAMSCORE_KAFKA_BROKERS: brokers.join(','),
@@ -63,8 +60,7 @@ const cliEnv = {
   STREAMSCORE_MONITORING_LABELS_TOPIC: labelsTopic,
   STREAMSCORE_LOG_LEVEL: 'warn',
 };
-const streamscore = (...args: string[]) =>
-  run(process.execPath, [...cli, ...args], { env: cliEnv, cwd: packagePath(''), maxBuffer: 1 << 24 });
+const streamscore = (...args: string[]) => runStreamscore(args, cliEnv);
 
 const config: Config = serviceTestConfig(brokers, topics, {
   monitoring: {

@@ -203,10 +203,7 @@ export function runStreamscore(
   args: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, ['--import', 'tsx', packagePath('src/cli/main.ts'), ...args], {
-    env,
-    cwd: packagePath(''),
-  });
+  return run(process.execPath, [...CLI, ...args], { env, cwd: packagePath(''), maxBuffer: 1 << 24 });
 }
 
 // ---------------------------------------------------------------------------------------------- broker
